@@ -1,0 +1,104 @@
+/* header.h: the 16 bytes in front of every object memgc hands out.
+ *
+ *   word 0 (info)
+ *    63      56 55 54 53    48 47                                     0
+ *   +----------+-----+--------+----------------------------------------+
+ *   |  flags   | gen | lg_al  |        requested size (48 bits)        |
+ *   +----------+-----+--------+----------------------------------------+
+ *   word 1 (tag)
+ *    63                      32 31                                     0
+ *   +--------------------------+---------------------------------------+
+ *   |   check (32 bits)        |          site id (32 bits)            |
+ *   +--------------------------+---------------------------------------+
+ *
+ * lg_al is log2 of the alignment when it exceeds 16, else 0: the jemalloc
+ * block then starts at user - max(16, 1 << lg_al).  check is a keyed hash of
+ * the user address, the size, lg_al and the site (not of gen and flags,
+ * which change in place), so a header that was overwritten or a pointer
+ * that never was an object start fails mg_hdr_valid().
+ *
+ * flags bit 0 (MG_FLAG_LIVE) is the truth about liveness: set by alloc,
+ * cleared by free in the same cache line free has to read anyway.  An
+ * object is live  <=>  its header is valid and MG_FLAG_LIVE is set.
+ */
+#ifndef MG_HEADER_H
+#define MG_HEADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+struct mg_hdr {
+	uint64_t info;
+	uint64_t tag;
+};
+
+#define MG_HDR_SIZE_BITS 48
+#define MG_HDR_SIZE_MAX ((UINT64_C(1) << MG_HDR_SIZE_BITS) - 1)
+#define MG_HDR_LGAL_SHIFT 48
+#define MG_HDR_GEN_SHIFT 54
+#define MG_HDR_FLAGS_SHIFT 56
+#define MG_HDR_CHECKED_MASK ((UINT64_C(1) << MG_HDR_GEN_SHIFT) - 1)
+#define MG_FLAG_LIVE 1u
+
+extern uint64_t mg_hdr_secret;
+
+static inline struct mg_hdr *mg_hdr_of(const void *user)
+{
+	return (struct mg_hdr *)((uintptr_t)user - sizeof(struct mg_hdr));
+}
+
+static inline uint32_t mg_hdr_check(const void *user, uint64_t info, uint32_t site)
+{
+	uint64_t x = ((uintptr_t)user ^ mg_hdr_secret) +
+		     (info & MG_HDR_CHECKED_MASK) * UINT64_C(0x9e3779b97f4a7c15);
+	x ^= site;
+	x ^= x >> 31;
+	x *= UINT64_C(0xbf58476d1ce4e5b9);
+	x ^= x >> 29;
+	return (uint32_t)(x >> 32);
+}
+
+static inline void mg_hdr_write(void *user, uint64_t size, unsigned lg_al,
+				unsigned gen, unsigned flags, uint32_t site)
+{
+	uint64_t info = size | (uint64_t)lg_al << MG_HDR_LGAL_SHIFT |
+			(uint64_t)gen << MG_HDR_GEN_SHIFT |
+			(uint64_t)flags << MG_HDR_FLAGS_SHIFT;
+	struct mg_hdr *h = mg_hdr_of(user);
+	h->info = info;
+	h->tag = (uint64_t)mg_hdr_check(user, info, site) << 32 | site;
+}
+
+static inline bool mg_hdr_valid(const void *user)
+{
+	const struct mg_hdr *h = mg_hdr_of(user);
+	return (uint32_t)(h->tag >> 32) == mg_hdr_check(user, h->info, (uint32_t)h->tag);
+}
+
+static inline bool mg_hdr_live(const void *user)
+{
+	return mg_hdr_valid(user) &&
+	       ((mg_hdr_of(user)->info >> MG_HDR_FLAGS_SHIFT) & MG_FLAG_LIVE);
+}
+
+static inline void mg_hdr_set_flags(void *user, unsigned flags)
+{
+	struct mg_hdr *h = mg_hdr_of(user);
+	h->info = (h->info & ~(UINT64_C(0xff) << MG_HDR_FLAGS_SHIFT)) |
+		  (uint64_t)flags << MG_HDR_FLAGS_SHIFT;
+}
+
+static inline uint64_t mg_hdr_size(const struct mg_hdr *h) { return h->info & MG_HDR_SIZE_MAX; }
+static inline unsigned mg_hdr_lgal(const struct mg_hdr *h) { return (h->info >> MG_HDR_LGAL_SHIFT) & 63; }
+static inline unsigned mg_hdr_gen(const struct mg_hdr *h) { return (h->info >> MG_HDR_GEN_SHIFT) & 3; }
+static inline unsigned mg_hdr_flags(const struct mg_hdr *h) { return (unsigned)(h->info >> MG_HDR_FLAGS_SHIFT); }
+static inline uint32_t mg_hdr_site(const struct mg_hdr *h) { return (uint32_t)h->tag; }
+
+/* Bytes between the jemalloc block and the user pointer. */
+static inline size_t mg_hdr_offset(unsigned lg_al)
+{
+	return lg_al ? (size_t)1 << lg_al : 16;
+}
+
+#endif /* MG_HEADER_H */

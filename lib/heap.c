@@ -1,0 +1,462 @@
+/* heap.c: the region, the jemalloc arenas that carve it, and the object
+ * operations (alloc, free, realloc) with their headers.
+ *
+ * Owns:
+ *   the region   [mg_heap_base, mg_heap_end), reserved PROT_NONE at start;
+ *                [mg_heap_base, mg_heap_bump) has been handed to jemalloc and is
+ *                readable and writable for the rest of the process
+ *   the arenas   obj_arena[0..nobj) for objects below large_release, each
+ *                thread bound to one with an explicit tcache; large_arena
+ *                (decay 0) for the rest, so their pages go back at free
+ *   the boot     a static buffer for the allocations made while memgc
+ *                itself starts (jemalloc's and glibc's set-up)
+ * Invariants:
+ *   an object's jemalloc block is [user - off, user + max(size, 1)) with
+ *   off = mg_hdr_offset(lg_al), and lies inside [mg_heap_base, mg_heap_bump)
+ *   L0 index byte set  <=>  the object is live (mg_index_check())
+ * memgc's own memory comes from jemalloc's automatic arenas (outside the
+ * region) or from mmap, never from the object arenas.
+ */
+#include "config.h"
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+
+#include "header.h"
+#include "internal.h"
+#include "je.h"
+#include "stats.h"
+
+uintptr_t mg_heap_base, mg_heap_end;
+uint64_t mg_hdr_secret;
+
+uintptr_t mg_heap_bump;                    /* written under region_lock */
+static pthread_mutex_t region_lock = PTHREAD_MUTEX_INITIALIZER;
+#define MAX_ARENAS 64
+static unsigned obj_arena[MAX_ARENAS], nobj, large_arena;
+static size_t large_release;
+static bool ready;
+
+/* ---- extent hooks: jemalloc's object arenas grow only inside the region ---- */
+
+static void *hook_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t alignment,
+			bool *zero, bool *commit, unsigned ind)
+{
+	(void)h; (void)ind;
+	void *ret = NULL;
+	if (alignment < mg_os_page())
+		alignment = mg_os_page();
+	pthread_mutex_lock(&region_lock);
+	uintptr_t bump = mg_heap_bump;
+	uintptr_t a = new_addr ? (uintptr_t)new_addr : (bump + alignment - 1) & ~(alignment - 1);
+	/* Growth only at the end: a requested address elsewhere is refused. */
+	if ((!new_addr || a == bump) && a >= bump && a + size > a && a + size <= mg_heap_end &&
+	    mg_os_commit((void *)a, size) == 0) {
+		__atomic_store_n(&mg_heap_bump, a + size, __ATOMIC_RELEASE);
+		ret = (void *)a;
+	}
+	pthread_mutex_unlock(&region_lock);
+	if (ret) {
+		*zero = true;   /* never handed out before: fresh zero pages */
+		*commit = true;
+	}
+	return ret;
+}
+
+/* Opt out of unmapping: jemalloc keeps the range as retained and reuses it. */
+static bool hook_dalloc(extent_hooks_t *h, void *addr, size_t size, bool committed, unsigned ind)
+{
+	(void)h; (void)addr; (void)size; (void)committed; (void)ind;
+	return true;
+}
+
+static void hook_destroy(extent_hooks_t *h, void *addr, size_t size, bool committed, unsigned ind)
+{
+	(void)h; (void)committed; (void)ind;
+	mg_os_purge(addr, size);
+}
+
+static bool hook_commit(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len,
+			unsigned ind)
+{
+	(void)h; (void)addr; (void)size; (void)off; (void)len; (void)ind;
+	return false;   /* always committed */
+}
+
+static bool hook_decommit(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len,
+			  unsigned ind)
+{
+	(void)h; (void)addr; (void)size; (void)off; (void)len; (void)ind;
+	return true;    /* refused: jemalloc purges instead */
+}
+
+static bool hook_purge(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len,
+		       unsigned ind)
+{
+	(void)h; (void)size; (void)ind;
+	return mg_os_purge((char *)addr + off, len) != 0;
+}
+
+static bool hook_split(extent_hooks_t *h, void *addr, size_t size, size_t a, size_t b,
+		       bool committed, unsigned ind)
+{
+	(void)h; (void)addr; (void)size; (void)a; (void)b; (void)committed; (void)ind;
+	return false;
+}
+
+static bool hook_merge(extent_hooks_t *h, void *a, size_t sa, void *b, size_t sb,
+		       bool committed, unsigned ind)
+{
+	(void)h; (void)a; (void)sa; (void)b; (void)sb; (void)committed; (void)ind;
+	return false;
+}
+
+static extent_hooks_t hooks = {
+	.alloc = hook_alloc, .dalloc = hook_dalloc, .destroy = hook_destroy,
+	.commit = hook_commit, .decommit = hook_decommit,
+	.purge_lazy = NULL,   /* MADV_FREE would keep RSS up until pressure */
+	.purge_forced = hook_purge, .split = hook_split, .merge = hook_merge,
+};
+
+/* ---- set-up ---- */
+
+static int create_arena(unsigned *ind, bool release_at_once)
+{
+	extent_hooks_t *hp = &hooks;
+	size_t sz = sizeof *ind;
+	if (mg_je_mallctl("arenas.create", ind, &sz, &hp, sizeof hp))
+		return -1;
+	if (release_at_once) {
+		char name[64];
+		ssize_t zero = 0;
+		snprintf(name, sizeof name, "arena.%u.dirty_decay_ms", *ind);
+		mg_je_mallctl(name, NULL, NULL, &zero, sizeof zero);
+		snprintf(name, sizeof name, "arena.%u.muzzy_decay_ms", *ind);
+		mg_je_mallctl(name, NULL, NULL, &zero, sizeof zero);
+	}
+	return 0;
+}
+
+int mg_heap_init(void)
+{
+	const unsigned char *rnd = (const unsigned char *)getauxval(AT_RANDOM);
+	if (rnd)
+		memcpy(&mg_hdr_secret, rnd + 8, sizeof mg_hdr_secret);
+	mg_hdr_secret ^= (uintptr_t)&mg_hdr_secret * UINT64_C(0x9e3779b97f4a7c15);
+
+	size_t size = (size_t)mg_opt.heap_reserve;
+	void *r = NULL;
+	for (; size >= ((size_t)1 << 30); size /= 2) {
+		r = mg_os_reserve(size);
+		if (!r)
+			continue;
+		if (mg_index_init((uintptr_t)r, size) == 0)
+			break;
+		mg_os_unmap(r, size);
+		r = NULL;
+	}
+	if (!r) {
+		mg_log("cannot reserve address space for the heap (heap_reserve=%llu); "
+		       "is RLIMIT_AS too low?", (unsigned long long)mg_opt.heap_reserve);
+		return -1;
+	}
+	if (size != mg_opt.heap_reserve)
+		mg_log("heap_reserve lowered to %zu bytes: the address space is limited", size);
+	mg_heap_base = mg_heap_bump = (uintptr_t)r;
+	mg_heap_end = (uintptr_t)r + size;
+
+	nobj = mg_opt.arenas ? (unsigned)mg_opt.arenas : mg_os_ncpu();
+	if (nobj > 8 && !mg_opt.arenas)
+		nobj = 8;
+	for (unsigned i = 0; i < nobj; i++)
+		if (create_arena(&obj_arena[i], false)) {
+			mg_log("cannot create jemalloc arenas");
+			return -1;
+		}
+	if (create_arena(&large_arena, true)) {
+		mg_log("cannot create jemalloc arenas");
+		return -1;
+	}
+	large_release = (size_t)mg_opt.large_release;
+	__atomic_store_n(&ready, true, __ATOMIC_RELEASE);
+	return 0;
+}
+
+bool mg_heap_ready(void)
+{
+	return __atomic_load_n(&ready, __ATOMIC_ACQUIRE);
+}
+
+void mg_heap_thread_attach(unsigned *arena, unsigned *tcache_flags)
+{
+	static unsigned next;
+	*arena = obj_arena[__atomic_fetch_add(&next, 1, __ATOMIC_RELAXED) % nobj];
+	unsigned tc;
+	size_t sz = sizeof tc;
+	*tcache_flags = mg_je_mallctl("tcache.create", &tc, &sz, NULL, 0) == 0
+			? (unsigned)MALLOCX_TCACHE(tc) : MG_TCACHE_NONE;
+}
+
+/* The block (and its tcache) goes to the next new thread: flush it so that
+ * an exited thread keeps no memory cached. */
+void mg_heap_thread_detach(unsigned tcache_flags)
+{
+	if (tcache_flags == MG_TCACHE_NONE)
+		return;
+	unsigned tc = (tcache_flags >> 8) - 2;
+	mg_je_mallctl("tcache.flush", NULL, NULL, &tc, sizeof tc);
+}
+
+/* ---- jemalloc's size classes (LG_QUANTUM 4, four classes per doubling) ---- */
+
+size_t mg_heap_usable_class(size_t n)
+{
+	if (n <= 8)
+		return 8;
+	unsigned x = 63 - (unsigned)__builtin_clzll((n << 1) - 1);   /* ceil(log2 n) */
+	unsigned lg_delta = x < 2 + 4 + 1 ? 4 : x - 2 - 1;
+	size_t delta = (size_t)1 << lg_delta;
+	return (n + delta - 1) & ~(delta - 1);
+}
+
+static inline int flags_for(const struct mg_thread *t, size_t req)
+{
+	if (req >= large_release)
+		return MALLOCX_ARENA(large_arena) | MALLOCX_TCACHE_NONE;
+	return MALLOCX_ARENA(t->arena) | (int)t->tcache_flags;
+}
+
+static inline size_t usable_of(void *base, size_t req, unsigned lg_al, size_t off)
+{
+	return (lg_al ? mg_je_sallocx(base, 0) : mg_heap_usable_class(req)) - off;
+}
+
+/* ---- objects ---- */
+
+void *mg_heap_alloc(size_t n, size_t align, bool zero, uint32_t site)
+{
+	struct mg_thread *t = mg_stats_get();
+	unsigned lg = align > MG_HDR ? (unsigned)__builtin_ctzll(align) : 0;
+	size_t off = mg_hdr_offset(lg);
+	if (MG_UNLIKELY(n > MG_HDR_SIZE_MAX - off))
+		return NULL;
+	size_t req = (n ? n : 1) + off;
+	int flags = flags_for(t, req) | (lg ? MALLOCX_LG_ALIGN(lg) : 0) | (zero ? MALLOCX_ZERO : 0);
+	char *base = mg_je_mallocx(req, flags);
+	if (MG_UNLIKELY(!base))
+		return NULL;
+	void *user = base + off;
+	mg_hdr_write(user, n, lg, 0, MG_FLAG_LIVE, site);
+	mg_stats_log(t, user);
+	mg_stats_alloc(t, n, usable_of(base, req, lg, off));
+	return user;
+}
+
+static void site_text(uint32_t site, char *buf, size_t n)
+{
+	void *const *frames;
+	if (site > MG_SITE_OVERFLOW && mg_sites_frames(site, &frames) > 0)
+		mg_sites_symbolize(frames[0], buf, n);
+	else
+		snprintf(buf, n, "%s", site == MG_SITE_OVERFLOW ? "(site table full)" : "(unknown site)");
+}
+
+/* A pointer in the region that is not a live object start: one line naming
+ * it and what it is, then abort or carry on as on_error says. */
+static void bad_pointer(const char *op, void *p, void *caller)
+{
+	char at[512], by[512];
+	mg_stats_error();
+	mg_sites_symbolize(caller, by, sizeof by);
+	if (mg_heap_readable(p) && mg_hdr_valid(p)) {
+		site_text(mg_hdr_site(mg_hdr_of(p)), at, sizeof at);
+		mg_log("%s(%p): double free: the object was allocated at %s and is already freed; "
+		       "called from %s", op, p, at, by);
+	} else if (mg_index_test(p)) {
+		mg_log("%s(%p): the header before the object is overwritten (a buffer underflow, "
+		       "or a use after free); called from %s", op, p, by);
+	} else {
+		mg_stats_sync_index();
+		void *start = mg_index_find(p);
+		if (start) {
+			site_text(mg_hdr_site(mg_hdr_of(start)), at, sizeof at);
+			mg_log("%s(%p): invalid pointer: %zu bytes into the object at %p allocated at %s; "
+			       "called from %s", op, p, (size_t)((char *)p - (char *)start), start, at, by);
+		} else {
+			mg_log("%s(%p): invalid pointer: not an object memgc handed out; called from %s",
+			       op, p, by);
+		}
+	}
+	if (mg_opt.on_error == MG_ON_ERROR_ABORT) {
+		mg_log("aborting (MEMGC_OPTIONS=on_error=warn reports and carries on)");
+		abort();
+	}
+}
+
+/* Is p a live object?  Reads the header only where it is mapped. */
+static inline bool live(const void *p)
+{
+	return mg_heap_readable(p) && mg_hdr_live(p);
+}
+
+int mg_heap_free(void *p, void *caller)
+{
+	if (MG_UNLIKELY(!live(p))) {
+		bad_pointer("free", p, caller);
+		return -1;
+	}
+	struct mg_hdr *h = mg_hdr_of(p);
+	h->info &= ~((uint64_t)MG_FLAG_LIVE << MG_HDR_FLAGS_SHIFT);
+	size_t n = mg_hdr_size(h);
+	unsigned lg = mg_hdr_lgal(h);
+	size_t off = mg_hdr_offset(lg);
+	size_t req = (n ? n : 1) + off;
+	char *base = (char *)p - off;
+	struct mg_thread *t = mg_stats_get();
+	mg_stats_free(t, n, usable_of(base, req, lg, off));
+	mg_je_sdallocx(base, req, flags_for(t, req) | (lg ? MALLOCX_LG_ALIGN(lg) : 0));
+	return 0;
+}
+
+void *mg_heap_realloc(void *p, size_t n, uint32_t site, void *caller)
+{
+	if (!live(p)) {
+		bad_pointer("realloc", p, caller);
+		return NULL;
+	}
+	struct mg_hdr *h = mg_hdr_of(p);
+	size_t on = mg_hdr_size(h);
+	unsigned lg = mg_hdr_lgal(h);
+	size_t off = mg_hdr_offset(lg);
+	if (n > MG_HDR_SIZE_MAX - off)
+		return NULL;
+	size_t oreq = (on ? on : 1) + off, nreq = (n ? n : 1) + off;
+	char *base = (char *)p - off;
+	struct mg_thread *t = mg_stats_get();
+	size_t ou = usable_of(base, oreq, lg, off);
+	unsigned gen = mg_hdr_gen(h), fl = mg_hdr_flags(h);
+	if (!lg && mg_heap_usable_class(nreq) == ou + off &&
+	    (oreq >= large_release) == (nreq >= large_release)) {
+		mg_hdr_write(p, n, 0, gen, fl, site);
+		mg_stats_resize(t, on, ou, n, ou);
+		return p;
+	}
+	/* Not live from here: once rallocx frees the old block, another thread
+	 * may be handed it. */
+	h->info &= ~((uint64_t)MG_FLAG_LIVE << MG_HDR_FLAGS_SHIFT);
+	char *nbase = mg_je_rallocx(base, nreq, flags_for(t, nreq) | (lg ? MALLOCX_LG_ALIGN(lg) : 0));
+	if (!nbase) {
+		mg_hdr_set_flags(p, fl);
+		return NULL;
+	}
+	void *user = nbase + off;
+	mg_hdr_write(user, n, lg, gen, fl, site);
+	mg_stats_log(t, user);
+	mg_stats_resize(t, on, ou, n, usable_of(nbase, nreq, lg, off));
+	return user;
+}
+
+size_t mg_heap_xalloc(void *p, size_t n, size_t extra, void *caller)
+{
+	if (!live(p)) {
+		bad_pointer("xallocx", p, caller);
+		return 0;
+	}
+	const struct mg_hdr *h = mg_hdr_of(p);
+	size_t on = mg_hdr_size(h);
+	unsigned lg = mg_hdr_lgal(h);
+	size_t off = mg_hdr_offset(lg);
+	size_t oreq = (on ? on : 1) + off;
+	char *base = (char *)p - off;
+	size_t ou = usable_of(base, oreq, lg, off);
+	if (n > MG_HDR_SIZE_MAX - off || extra > MG_HDR_SIZE_MAX - off - n)
+		return ou;
+	size_t want = n + extra;
+	size_t nu;
+	if ((oreq >= large_release) != ((want ? want : 1) + off >= large_release))
+		nu = ou;   /* would change arena: not in place */
+	else
+		nu = mg_je_xallocx(base, (n ? n : 1) + off, extra, lg ? MALLOCX_LG_ALIGN(lg) : 0) - off;
+	size_t nn = nu < n ? on : (want < nu ? want : nu);
+	if (nn != on || nu != ou) {
+		mg_hdr_write(p, nn, lg, mg_hdr_gen(h), mg_hdr_flags(h), mg_hdr_site(h));
+		mg_stats_resize(mg_stats_get(), on, ou, nn, nu);
+	}
+	return nu;
+}
+
+size_t mg_heap_usable(const void *p)
+{
+	if (!live(p))
+		return 0;
+	const struct mg_hdr *h = mg_hdr_of(p);
+	size_t n = mg_hdr_size(h);
+	unsigned lg = mg_hdr_lgal(h);
+	size_t off = mg_hdr_offset(lg);
+	return usable_of((char *)p - off, (n ? n : 1) + off, lg, off);
+}
+
+int mg_heap_trim(void)
+{
+	char name[64];
+	snprintf(name, sizeof name, "arena.%u.purge", (unsigned)MALLCTL_ARENAS_ALL);
+	return mg_je_mallctl(name, NULL, NULL, NULL, 0) == 0 ? 0 : -1;
+}
+
+void *mg_heap_meta_alloc(size_t n)
+{
+	return mg_je_mallocx(n ? n : 1, MALLOCX_TCACHE_NONE);
+}
+
+void mg_heap_meta_free(void *p)
+{
+	if (p)
+		mg_je_dallocx(p, MALLOCX_TCACHE_NONE);
+}
+
+void mg_heap_fork_prepare(void)
+{
+	pthread_mutex_lock(&region_lock);
+}
+
+void mg_heap_fork_parent(void)
+{
+	pthread_mutex_unlock(&region_lock);
+}
+
+void mg_heap_fork_child(void)
+{
+	pthread_mutex_unlock(&region_lock);
+}
+
+/* ---- the bootstrap allocator ---- */
+
+static char boot[1 << 20] __attribute__((aligned(16)));
+static size_t boot_used;
+
+void *mg_heap_boot_alloc(size_t n)
+{
+	if (n > sizeof boot)
+		return NULL;
+	size_t need = ((n + 15) & ~(size_t)15) + 16;
+	size_t at = __atomic_fetch_add(&boot_used, need, __ATOMIC_RELAXED);
+	if (at + need > sizeof boot)
+		return NULL;
+	memcpy(boot + at, &n, sizeof n);
+	return boot + at + 16;
+}
+
+bool mg_heap_boot_owns(const void *p)
+{
+	return (uintptr_t)p - (uintptr_t)boot < sizeof boot;
+}
+
+size_t mg_heap_boot_size(const void *p)
+{
+	size_t n;
+	memcpy(&n, (const char *)p - 16, sizeof n);
+	return n;
+}

@@ -1,0 +1,219 @@
+/* index.c: which addresses of the region start live objects.
+ *
+ * Three byte maps over the region, all mapped lazily (MAP_NORESERVE), so
+ * only the parts over used memory take pages:
+ *
+ *   L0  one bit per 16-byte granule: set where an object was allocated
+ *   L1  one byte per L0 word (64 granules, 1 KiB of region): may have a set bit
+ *   L2  one byte per 64 L1 bytes (64 KiB of region): may have a set L1 byte
+ *
+ * The header's MG_FLAG_LIVE is the truth about liveness (header.h); the
+ * maps only say where to look.  Allocation sets the L0 bit with one atomic
+ * OR (bits, not bytes: at 1/128 of the heap the map stays in the cache,
+ * where a byte map would double the lines a random-access program
+ * touches); free leaves it, because that word is cold by then and the
+ * header line is not.  Stale bits are skipped by every reader (their header
+ * is no longer live) and dropped by mg_index_sweep().
+ *
+ * Invariants (mg_index_check() verifies the first):
+ *   the object at u is live  =>  L0[granule(u)] == 1
+ *   L0[g] == 1  =>  L1[g / 64] == 1 and L2[g / 4096] == 1
+ * L1 and L2 are supersets too, so a search may meet a summary byte over
+ * nothing and go on.
+ */
+#include "config.h"
+#include <string.h>
+
+#include "header.h"
+#include "internal.h"
+
+static uintptr_t base;
+static size_t ngranules;
+static uint64_t *l0;
+static uint8_t *l1, *l2;
+
+int mg_index_init(uintptr_t b, size_t size)
+{
+	base = b;
+	ngranules = size / MG_HDR;
+	l0 = (uint64_t *)mg_os_map(ngranules / 8 + 8);
+	l1 = mg_os_map(ngranules / 64 + 1);
+	l2 = mg_os_map(ngranules / 4096 + 1);
+	if (!l0 || !l1 || !l2) {
+		if (l0) mg_os_unmap(l0, ngranules / 8 + 8);
+		if (l1) mg_os_unmap(l1, ngranules / 64 + 1);
+		if (l2) mg_os_unmap(l2, ngranules / 4096 + 1);
+		l0 = NULL;
+		l1 = l2 = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static inline size_t granule(const void *p)
+{
+	return ((uintptr_t)p - base) / MG_HDR;
+}
+
+void mg_index_set(const void *user)
+{
+	size_t g = granule(user);
+	__atomic_fetch_or(&l0[g >> 6], UINT64_C(1) << (g & 63), __ATOMIC_RELAXED);
+	if (!l1[g >> 6])
+		l1[g >> 6] = 1;
+	if (!l2[g >> 12])
+		l2[g >> 12] = 1;
+}
+
+bool mg_index_test(const void *user)
+{
+	if (!mg_heap_readable(user))
+		return false;
+	size_t g = granule(user);
+	return (__atomic_load_n(&l0[g >> 6], __ATOMIC_RELAXED) >> (g & 63)) & 1;
+}
+
+bool mg_index_live(const void *user)
+{
+	return mg_index_test(user) && mg_hdr_live(user);
+}
+
+/* Highest index i in [lo, hi) with map[i] != 0, or -1.  Reads 8 bytes at a
+ * time where it can. */
+static long last_set(const uint8_t *map, size_t lo, size_t hi)
+{
+	while (hi > lo && (hi & 7)) {
+		hi--;
+		if (map[hi])
+			return (long)hi;
+	}
+	while (hi >= lo + 8) {
+		uint64_t w;
+		memcpy(&w, map + hi - 8, 8);
+		if (w)
+			return (long)(hi - 8) + (63 - __builtin_clzll(w)) / 8;
+		hi -= 8;
+	}
+	while (hi > lo) {
+		hi--;
+		if (map[hi])
+			return (long)hi;
+	}
+	return -1;
+}
+
+/* The highest set bit of L0 word w at or below bit b, as a granule, or -1. */
+static inline long word_last(size_t w, unsigned b)
+{
+	uint64_t m = __atomic_load_n(&l0[w], __ATOMIC_RELAXED);
+	if (b < 63)
+		m &= (UINT64_C(2) << b) - 1;
+	return m ? (long)(w * 64 + 63 - (unsigned)__builtin_clzll(m)) : -1;
+}
+
+/* The highest granule g' <= g with its L0 bit set, or -1. */
+static long prev_start(size_t g)
+{
+	long r = word_last(g >> 6, g & 63);
+	if (r >= 0)
+		return r;
+	size_t j1 = g >> 6;              /* search L1 entries in [lo1, j1) */
+	size_t lo1 = j1 & ~(size_t)63;
+	for (;;) {
+		long k1;
+		while ((k1 = last_set(l1, lo1, j1)) >= 0) {
+			r = word_last((size_t)k1, 63);
+			if (r >= 0)
+				return r;
+			j1 = (size_t)k1;   /* a stale summary byte: look lower */
+		}
+		long k2 = last_set(l2, 0, lo1 >> 6);
+		if (k2 < 0)
+			return -1;
+		lo1 = (size_t)k2 << 6;
+		j1 = lo1 + 64;
+	}
+}
+
+void *mg_index_find(const void *a)
+{
+	if (!mg_heap_readable(a))
+		return NULL;
+	/* The nearest live start at or below a: objects are disjoint, so if it
+	 * does not hold a, no object does.  Stale starts are passed over. */
+	for (long s = prev_start(granule(a)); s >= 0; s = s ? prev_start((size_t)s - 1) : -1) {
+		void *start = (void *)(base + (uintptr_t)s * MG_HDR);
+		if (!mg_hdr_live(start))
+			continue;
+		uint64_t size = mg_hdr_size(mg_hdr_of(start));
+		if (size == 0)
+			size = 1;
+		return (uintptr_t)a - (uintptr_t)start < size ? start : NULL;
+	}
+	return NULL;
+}
+
+int mg_index_foreach(int (*fn)(void *user, void *arg), void *arg)
+{
+	size_t n2 = ngranules / 4096 + 1, n1 = ngranules / 64 + 1;
+	for (size_t k2 = 0; k2 < n2; k2++) {
+		if (!l2[k2])
+			continue;
+		for (size_t k1 = k2 << 6; k1 < (k2 << 6) + 64 && k1 < n1; k1++) {
+			if (!l1[k1])
+				continue;
+			uint64_t m = __atomic_load_n(&l0[k1], __ATOMIC_RELAXED);
+			while (m) {
+				unsigned b = (unsigned)__builtin_ctzll(m);
+				m &= m - 1;
+				void *u = (void *)(base + (k1 * 64 + b) * MG_HDR);
+				if (!mg_hdr_live(u))
+					continue;
+				int r = fn(u, arg);
+				if (r)
+					return r;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Clears the L0 bits whose object is no longer live.  Only while no other
+ * thread allocates (the world stopped, or a test): a concurrent allocation
+ * could set a bit between the header read and the clear. */
+size_t mg_index_sweep(void)
+{
+	size_t cleared = 0, n1 = ngranules / 64 + 1;
+	for (size_t k1 = 0; k1 < n1; k1++) {
+		if (!l1[k1] || !l0[k1])
+			continue;
+		uint64_t m = l0[k1], keep = m;
+		while (m) {
+			unsigned b = (unsigned)__builtin_ctzll(m);
+			m &= m - 1;
+			if (!mg_hdr_live((void *)(base + (k1 * 64 + b) * MG_HDR))) {
+				keep &= ~(UINT64_C(1) << b);
+				cleared++;
+			}
+		}
+		l0[k1] = keep;
+	}
+	return cleared;
+}
+
+/* Every object memgc's counters call live must be found by the index:
+ * returns the number of live objects the maps reach (compare it with
+ * memgc_heap_stats.live_objects). */
+static int count_one(void *user, void *arg)
+{
+	(void)user;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+size_t mg_index_check(void)
+{
+	size_t n = 0;
+	mg_index_foreach(count_one, &n);
+	return n;
+}

@@ -1,0 +1,110 @@
+/* log.c: memgc's own messages, and a buffered writer for reports.
+ *
+ * Both format into fixed buffers with vsnprintf and write(2): they never
+ * call malloc, so they work inside the allocator, in a forked child and at
+ * exit.  A message is one write(2) of one line, so lines of concurrent
+ * threads never interleave.  errno is preserved.
+ */
+#include "config.h"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static void write_all(int fd, const char *p, size_t n, int *failed)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (failed)
+				*failed = 1;
+			return;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+void mg_log(const char *fmt, ...)
+{
+	int e = errno;
+	char line[1024] = "memgc: ";
+	size_t pre = strlen(line);
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line + pre, sizeof line - pre - 1, fmt, ap);
+	va_end(ap);
+	size_t len = n < 0 ? pre : pre + (size_t)n;
+	if (len > sizeof line - 2)
+		len = sizeof line - 2;
+	line[len++] = '\n';
+	write_all(STDERR_FILENO, line, len, NULL);
+	errno = e;
+}
+
+void mg_out_init(struct mg_out *o, int fd)
+{
+	o->fd = fd;
+	o->failed = 0;
+	o->len = 0;
+}
+
+int mg_out_flush(struct mg_out *o)
+{
+	if (o->len) {
+		write_all(o->fd, o->buf, o->len, &o->failed);
+		o->len = 0;
+	}
+	return o->failed ? -1 : 0;
+}
+
+static void out_put(struct mg_out *o, const char *s, size_t n)
+{
+	while (n > 0) {
+		if (o->len == sizeof o->buf)
+			mg_out_flush(o);
+		size_t k = sizeof o->buf - o->len;
+		if (k > n)
+			k = n;
+		memcpy(o->buf + o->len, s, k);
+		o->len += k;
+		s += k;
+		n -= k;
+	}
+}
+
+void mg_out_printf(struct mg_out *o, const char *fmt, ...)
+{
+	char tmp[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	out_put(o, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+void mg_out_json_str(struct mg_out *o, const char *s)
+{
+	out_put(o, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[8];
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			out_put(o, esc, 2);
+		} else if (c < 0x20) {
+			snprintf(esc, sizeof esc, "\\u%04x", c);
+			out_put(o, esc, 6);
+		} else {
+			out_put(o, (const char *)&c, 1);
+		}
+	}
+	out_put(o, "\"", 1);
+}

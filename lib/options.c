@@ -1,0 +1,270 @@
+/* options.c: every memgc option, in one table.
+ *
+ * MEMGC_OPTIONS="key=value:key=value" is parsed against the table below;
+ * the same table prints `MEMGC_OPTIONS=help=1`, writes the "options" object
+ * of the JSON report, and is checked against man/memgc.7 by a test.  A bad
+ * key or value gets one line naming it and what is accepted, and that
+ * option keeps its default: the program runs on.  Nothing here allocates
+ * (options are read inside the first malloc).
+ */
+#include "config.h"
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct mg_options mg_opt;
+
+enum opt_type { OPT_BOOL, OPT_LONG, OPT_SIZE, OPT_ENUM, OPT_STRING };
+
+struct opt {
+	const char *name;
+	enum opt_type type;
+	size_t offset;          /* into struct mg_options */
+	const char *def;        /* default, as it would be written */
+	long long min, max;     /* OPT_LONG and OPT_SIZE */
+	const char *const *choices;  /* OPT_ENUM, NULL-terminated */
+	const char *help;
+};
+
+static const char *const on_error_choices[] = { "abort", "warn", NULL };
+
+#define OFF(f) offsetof(struct mg_options, f)
+static const struct opt table[] = {
+	{ "help", OPT_BOOL, OFF(help), "0", 0, 1, NULL,
+	  "print this table on stderr at start-up" },
+	{ "summary", OPT_STRING, OFF(summary), "none", 0, 0, NULL,
+	  "text summary at exit: none, stderr, or a file path (%p is the pid)" },
+	{ "report", OPT_STRING, OFF(report), "", 0, 0, NULL,
+	  "JSON report at exit to this path (%p is the pid); empty for none" },
+	{ "report_top", OPT_LONG, OFF(report_top), "10", 0, 10000, NULL,
+	  "allocation sites listed in the reports, by live bytes" },
+	{ "stack_depth", OPT_LONG, OFF(stack_depth), "1", 1, MG_MAX_DEPTH, NULL,
+	  "frames kept per allocation site; 1 is the caller only (no unwinding)" },
+	{ "max_sites", OPT_LONG, OFF(max_sites), "262144", 16, 16777216, NULL,
+	  "distinct allocation sites kept; later ones are counted as one" },
+	{ "on_error", OPT_ENUM, OFF(on_error), "abort", 0, 0, on_error_choices,
+	  "on a double free, invalid free or corrupted header: abort or warn" },
+	{ "threshold0", OPT_LONG, OFF(threshold[0]), "700", 0, LONG_MAX, NULL,
+	  "generation-0 threshold (allocations minus deallocations)" },
+	{ "threshold1", OPT_LONG, OFF(threshold[1]), "10", 0, LONG_MAX, NULL,
+	  "generation-1 threshold (generation-0 collections)" },
+	{ "threshold2", OPT_LONG, OFF(threshold[2]), "10", 0, LONG_MAX, NULL,
+	  "generation-2 threshold (generation-1 collections)" },
+	{ "large_release", OPT_SIZE, OFF(large_release), "1M", 4096, 1LL << 40, NULL,
+	  "objects at least this large come from an arena that returns pages at once" },
+	{ "heap_reserve", OPT_SIZE, OFF(heap_reserve), "1T", 1LL << 30, 1LL << 45, NULL,
+	  "address space reserved for program objects (halved until it fits)" },
+	{ "arenas", OPT_LONG, OFF(arenas), "0", 0, 64, NULL,
+	  "object arenas; 0 is one per CPU, at most 8" },
+	{ "debug", OPT_BOOL, OFF(debug), "0", 0, 1, NULL,
+	  "run whole-structure checks (slow)" },
+};
+#define NOPTS (sizeof table / sizeof table[0])
+
+int mg_options_size(const char *s, uint64_t *out)
+{
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -1;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	unsigned shift = 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	default: break;
+	}
+	if (*end == 'i' || *end == 'B')  /* "Mi", "MB", "MiB" read as binary */
+		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
+	if (*end || (shift && v > (ULLONG_MAX >> shift)))
+		return -1;
+	*out = v << shift;
+	return 0;
+}
+
+static void describe(const struct opt *o, char *buf, size_t n)
+{
+	switch (o->type) {
+	case OPT_BOOL: snprintf(buf, n, "0 or 1"); break;
+	case OPT_LONG: snprintf(buf, n, "an integer from %lld to %lld", o->min, o->max); break;
+	case OPT_SIZE: snprintf(buf, n, "a size from %lld to %lld bytes, K/M/G/T suffixes binary", o->min, o->max); break;
+	case OPT_STRING: snprintf(buf, n, "a string of at most 255 bytes"); break;
+	case OPT_ENUM: {
+		size_t len = 0;
+		buf[0] = '\0';
+		for (const char *const *c = o->choices; *c && len < n; c++)
+			len += (size_t)snprintf(buf + len, n - len, "%s%s", c == o->choices ? "" : " or ", *c);
+		break;
+	}
+	}
+}
+
+/* Sets option o from v (v is len bytes, not terminated); 0 or -1. */
+static int set(const struct opt *o, const char *v, size_t len)
+{
+	char tmp[256];
+	if (len >= sizeof tmp)
+		return -1;
+	memcpy(tmp, v, len);
+	tmp[len] = '\0';
+	char *field = (char *)&mg_opt + o->offset;
+	switch (o->type) {
+	case OPT_BOOL:
+		if (!strcmp(tmp, "1") || !strcmp(tmp, "true") || !strcmp(tmp, "yes"))
+			*(bool *)field = true;
+		else if (!strcmp(tmp, "0") || !strcmp(tmp, "false") || !strcmp(tmp, "no"))
+			*(bool *)field = false;
+		else
+			return -1;
+		return 0;
+	case OPT_LONG: {
+		char *end;
+		errno = 0;
+		long long x = strtoll(tmp, &end, 10);
+		if (errno || end == tmp || *end || x < o->min || x > o->max)
+			return -1;
+		if (o->offset == OFF(stack_depth))
+			*(int *)field = (int)x;
+		else
+			*(long *)field = (long)x;
+		return 0;
+	}
+	case OPT_SIZE: {
+		uint64_t x;
+		if (mg_options_size(tmp, &x) || x < (uint64_t)o->min || x > (uint64_t)o->max)
+			return -1;
+		*(uint64_t *)field = x;
+		return 0;
+	}
+	case OPT_ENUM:
+		for (int i = 0; o->choices[i]; i++)
+			if (!strcmp(tmp, o->choices[i])) {
+				*(int *)field = i;
+				return 0;
+			}
+		return -1;
+	case OPT_STRING:
+		memcpy(field, tmp, len + 1);
+		return 0;
+	}
+	return -1;
+}
+
+void mg_options_defaults(void)
+{
+	memset(&mg_opt, 0, sizeof mg_opt);
+	for (size_t i = 0; i < NOPTS; i++)
+		set(&table[i], table[i].def, strlen(table[i].def));
+}
+
+static const struct opt *lookup(const char *k, size_t len)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (strlen(table[i].name) == len && !memcmp(table[i].name, k, len))
+			return &table[i];
+	return NULL;
+}
+
+int mg_options_parse(const char *s)
+{
+	int bad = 0;
+	if (!s)
+		return 0;
+	while (*s) {
+		const char *end = strchr(s, ':');
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+		const char *eq = memchr(s, '=', len);
+		if (len == 0) {
+			/* empty entry ("a=1::b=2"): nothing to set */
+		} else if (!eq) {
+			mg_log("MEMGC_OPTIONS: '%.*s' has no '=': write key=value, entries separated by ':'",
+			       (int)len, s);
+			bad++;
+		} else {
+			const struct opt *o = lookup(s, (size_t)(eq - s));
+			const char *v = eq + 1;
+			size_t vlen = len - (size_t)(v - s);
+			if (!o) {
+				char names[768];
+				size_t n = 0;
+				for (size_t i = 0; i < NOPTS && n < sizeof names; i++)
+					n += (size_t)snprintf(names + n, sizeof names - n, "%s%s",
+							      i ? " " : "", table[i].name);
+				mg_log("MEMGC_OPTIONS: unknown option '%.*s'; known: %s",
+				       (int)(eq - s), s, names);
+				bad++;
+			} else if (set(o, v, vlen)) {
+				char what[256];
+				describe(o, what, sizeof what);
+				mg_log("MEMGC_OPTIONS: bad value '%.*s' for %s: expected %s; using %s",
+				       (int)vlen, v, o->name, what, o->def[0] ? o->def : "\"\"");
+				set(o, o->def, strlen(o->def));
+				bad++;
+			}
+		}
+		if (!end)
+			break;
+		s = end + 1;
+	}
+	return bad;
+}
+
+static void value_text(const struct opt *o, char *buf, size_t n)
+{
+	const char *field = (const char *)&mg_opt + o->offset;
+	switch (o->type) {
+	case OPT_BOOL: snprintf(buf, n, "%d", *(const bool *)field); break;
+	case OPT_LONG:
+		if (o->offset == OFF(stack_depth))
+			snprintf(buf, n, "%d", *(const int *)field);
+		else
+			snprintf(buf, n, "%ld", *(const long *)field);
+		break;
+	case OPT_SIZE: snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)field); break;
+	case OPT_ENUM: snprintf(buf, n, "%s", o->choices[*(const int *)field]); break;
+	case OPT_STRING: snprintf(buf, n, "%s", field); break;
+	}
+}
+
+void mg_options_help(int fd)
+{
+	struct mg_out o;
+	mg_out_init(&o, fd);
+	mg_out_printf(&o, "memgc options (MEMGC_OPTIONS=\"key=value:key=value\"):\n");
+	for (size_t i = 0; i < NOPTS; i++) {
+		char what[256], now[256];
+		describe(&table[i], what, sizeof what);
+		value_text(&table[i], now, sizeof now);
+		mg_out_printf(&o, "  %-14s %s\n  %-14s   default %s; now %s; accepts %s\n",
+			      table[i].name, table[i].help, "",
+			      table[i].def[0] ? table[i].def : "\"\"", now, what);
+	}
+	mg_out_flush(&o);
+}
+
+void mg_options_json(struct mg_out *o)
+{
+	mg_out_printf(o, "{");
+	for (size_t i = 0; i < NOPTS; i++) {
+		char now[256];
+		value_text(&table[i], now, sizeof now);
+		mg_out_printf(o, "%s", i ? ", " : "");
+		mg_out_json_str(o, table[i].name);
+		mg_out_printf(o, ": ");
+		if (table[i].type == OPT_STRING || table[i].type == OPT_ENUM)
+			mg_out_json_str(o, now);
+		else
+			mg_out_printf(o, "%s", now);
+	}
+	mg_out_printf(o, "}");
+}

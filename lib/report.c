@@ -1,0 +1,283 @@
+/* report.c: the exit report, as a text summary and as JSON.
+ *
+ * Both are made from one snapshot: the summed counters (stats.c) and the
+ * live objects per site, counted by walking the object index, so keeping
+ * per-site figures costs the allocation path nothing.  Output goes through
+ * mg_out (no malloc); the per-site arrays come from mmap and are unmapped
+ * after.  Safe to call while other threads run: their allocations in the
+ * meantime make the figures approximate, never invalid.
+ */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "header.h"
+#include "internal.h"
+
+struct snapshot {
+	struct memgc_heap_stats st;
+	long count[3], threshold[3];
+	uint32_t nsites;          /* ids 0 .. nsites-1 */
+	uint64_t *objs, *bytes;   /* per site id */
+	uint32_t top[64];
+	int ntop;
+};
+
+static int count_object(void *user, void *arg)
+{
+	struct snapshot *s = arg;
+	const struct mg_hdr *h = mg_hdr_of(user);
+	uint32_t id = mg_hdr_site(h);
+	if (id < s->nsites) {
+		s->objs[id]++;
+		s->bytes[id] += mg_hdr_size(h);
+	}
+	return 0;
+}
+
+static void take(struct snapshot *s)
+{
+	memset(s, 0, sizeof *s);
+	mg_stats_read(&s->st);
+	mg_stats_counts(s->count);
+	mg_stats_thresholds(s->threshold);
+	s->nsites = mg_sites_count() + 2;
+	s->objs = mg_os_map(s->nsites * sizeof *s->objs);
+	s->bytes = mg_os_map(s->nsites * sizeof *s->bytes);
+	if (!s->objs || !s->bytes)
+		return;
+	mg_stats_sync_index();
+	mg_index_foreach(count_object, s);
+	/* the top sites by live bytes, by insertion into a short sorted list */
+	int want = mg_opt.report_top < 64 ? (int)mg_opt.report_top : 64;
+	for (uint32_t id = 0; id < s->nsites; id++) {
+		if (!s->objs[id] || want <= 0)
+			continue;
+		if (s->ntop == want && s->bytes[s->top[want - 1]] >= s->bytes[id])
+			continue;
+		int i = s->ntop < want ? s->ntop++ : want - 1;
+		while (i > 0 && s->bytes[s->top[i - 1]] < s->bytes[id]) {
+			s->top[i] = s->top[i - 1];
+			i--;
+		}
+		s->top[i] = id;
+	}
+}
+
+static void drop(struct snapshot *s)
+{
+	if (s->objs)
+		mg_os_unmap(s->objs, s->nsites * sizeof *s->objs);
+	if (s->bytes)
+		mg_os_unmap(s->bytes, s->nsites * sizeof *s->bytes);
+}
+
+/* "12.3 MiB": sizes for people. */
+static const char *human(uint64_t b, char *buf, size_t n)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)b;
+	int u = 0;
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, n, "%llu B", (unsigned long long)b);
+	else
+		snprintf(buf, n, "%.1f %s", v, unit[u]);
+	return buf;
+}
+
+static void site_line(struct mg_out *o, const char *lead, uint32_t id)
+{
+	void *const *frames;
+	int depth = mg_sites_frames(id, &frames);
+	if (depth == 0) {
+		mg_out_printf(o, "%s%s\n", lead, id == MG_SITE_OVERFLOW
+			      ? "(sites beyond max_sites)" : "(unknown site: memgc start-up or a nested allocation)");
+		return;
+	}
+	for (int i = 0; i < depth; i++) {
+		char buf[1024];
+		mg_sites_symbolize(frames[i], buf, sizeof buf);
+		mg_out_printf(o, "%s%s%s\n", lead, i ? "  called from " : "", buf);
+	}
+}
+
+static void text(struct mg_out *o, const struct snapshot *s)
+{
+	char a[32], b[32], c[32], d[32];
+	char exe[512];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	const struct memgc_heap_stats *st = &s->st;
+	mg_out_printf(o, "memgc: pid %d (%s) at exit\n", (int)getpid(), exe);
+	mg_out_printf(o, "memgc:   %llu allocations, %llu deallocations, %s requested in all\n",
+		      (unsigned long long)st->allocations, (unsigned long long)st->deallocations,
+		      human(st->allocated_bytes, a, sizeof a));
+	mg_out_printf(o, "memgc:   live %llu objects, %s (usable %s); peak %llu objects, %s (usable %s)\n",
+		      (unsigned long long)st->live_objects, human(st->live_bytes, a, sizeof a),
+		      human(st->live_usable_bytes, b, sizeof b),
+		      (unsigned long long)st->peak_live_objects, human(st->peak_live_bytes, c, sizeof c),
+		      human(st->peak_usable_bytes, d, sizeof d));
+	mg_out_printf(o, "memgc:   RSS %s at exit, peak %s; gc counts %ld %ld %ld, thresholds %ld %ld %ld\n",
+		      human(st->rss_bytes, a, sizeof a), human(st->peak_rss_bytes, b, sizeof b),
+		      s->count[0], s->count[1], s->count[2],
+		      s->threshold[0], s->threshold[1], s->threshold[2]);
+	if (st->errors || st->foreign_frees)
+		mg_out_printf(o, "memgc:   %llu pointer errors, %llu frees of memory memgc did not hand out\n",
+			      (unsigned long long)st->errors, (unsigned long long)st->foreign_frees);
+	if (s->ntop)
+		mg_out_printf(o, "memgc:   top %d of %llu sites by live bytes:\n", s->ntop,
+			      (unsigned long long)st->sites);
+	for (int i = 0; i < s->ntop; i++) {
+		uint32_t id = s->top[i];
+		mg_out_printf(o, "memgc:   %s in %llu objects at\n", human(s->bytes[id], a, sizeof a),
+			      (unsigned long long)s->objs[id]);
+		site_line(o, "memgc:       ", id);
+	}
+}
+
+void mg_report_text(int fd)
+{
+	struct snapshot s;
+	struct mg_out o;
+	take(&s);
+	mg_out_init(&o, fd);
+	text(&o, &s);
+	mg_out_flush(&o);
+	drop(&s);
+}
+
+static void json_frames(struct mg_out *o, uint32_t id)
+{
+	void *const *frames;
+	int depth = mg_sites_frames(id, &frames);
+	mg_out_printf(o, "[");
+	for (int i = 0; i < depth; i++) {
+		const char *fn, *mod;
+		uintptr_t fo, mo;
+		mg_sites_resolve(frames[i], &fn, &fo, &mod, &mo);
+		mg_out_printf(o, "%s{\"ip\": \"%p\", \"function\": ", i ? ", " : "", frames[i]);
+		mg_out_json_str(o, fn);
+		mg_out_printf(o, ", \"function_offset\": %zu, \"module\": ", (size_t)fo);
+		mg_out_json_str(o, mod);
+		mg_out_printf(o, ", \"module_offset\": \"0x%zx\"}", (size_t)mo);
+	}
+	mg_out_printf(o, "]");
+}
+
+static void json(struct mg_out *o, const struct snapshot *s)
+{
+	const struct memgc_heap_stats *st = &s->st;
+	char exe[1024], cmd[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	ssize_t cl = mg_os_read_file("/proc/self/cmdline", cmd, sizeof cmd);
+	mg_out_printf(o, "{\"memgc_report\": 1, \"version\": \"%s\", \"pid\": %d, \"ppid\": %d, \"exe\": ",
+		      PACKAGE_VERSION, (int)getpid(), (int)getppid());
+	mg_out_json_str(o, exe);
+	mg_out_printf(o, ",\n \"argv\": [");
+	for (ssize_t i = 0, k = 0; cl > 0 && i < cl; i += (ssize_t)strlen(cmd + i) + 1, k++) {
+		mg_out_printf(o, "%s", k ? ", " : "");
+		mg_out_json_str(o, cmd + i);
+	}
+	mg_out_printf(o, "],\n \"options\": ");
+	mg_options_json(o);
+	mg_out_printf(o, ",\n \"heap\": {\"allocations\": %llu, \"deallocations\": %llu, "
+		      "\"live_objects\": %llu, \"live_bytes\": %llu, \"live_usable_bytes\": %llu, "
+		      "\"peak_live_objects\": %llu, \"peak_live_bytes\": %llu, \"peak_usable_bytes\": %llu, "
+		      "\"allocated_bytes\": %llu, \"foreign_frees\": %llu, \"errors\": %llu, "
+		      "\"rss_bytes\": %llu, \"peak_rss_bytes\": %llu, \"sites\": %llu},\n",
+		      (unsigned long long)st->allocations, (unsigned long long)st->deallocations,
+		      (unsigned long long)st->live_objects, (unsigned long long)st->live_bytes,
+		      (unsigned long long)st->live_usable_bytes, (unsigned long long)st->peak_live_objects,
+		      (unsigned long long)st->peak_live_bytes, (unsigned long long)st->peak_usable_bytes,
+		      (unsigned long long)st->allocated_bytes, (unsigned long long)st->foreign_frees,
+		      (unsigned long long)st->errors, (unsigned long long)st->rss_bytes,
+		      (unsigned long long)st->peak_rss_bytes, (unsigned long long)st->sites);
+	mg_out_printf(o, " \"gc\": {\"count\": [%ld, %ld, %ld], \"threshold\": [%ld, %ld, %ld]},\n",
+		      s->count[0], s->count[1], s->count[2],
+		      s->threshold[0], s->threshold[1], s->threshold[2]);
+	mg_out_printf(o, " \"top_sites\": [");
+	for (int i = 0; i < s->ntop; i++) {
+		uint32_t id = s->top[i];
+		mg_out_printf(o, "%s\n  {\"site\": %u, \"live_objects\": %llu, \"live_bytes\": %llu, \"frames\": ",
+			      i ? "," : "", id, (unsigned long long)s->objs[id],
+			      (unsigned long long)s->bytes[id]);
+		json_frames(o, id);
+		mg_out_printf(o, "}");
+	}
+	mg_out_printf(o, "]}\n");
+}
+
+int mg_report_path(const char *pattern, char *out, size_t n)
+{
+	size_t len = 0;
+	for (const char *p = pattern; *p; p++) {
+		char num[24];
+		const char *add = p;
+		size_t k = 1;
+		if (p[0] == '%' && p[1] == 'p') {
+			k = (size_t)snprintf(num, sizeof num, "%d", (int)getpid());
+			add = num;
+			p++;
+		}
+		if (len + k >= n)
+			return -1;
+		memcpy(out + len, add, k);
+		len += k;
+	}
+	out[len] = '\0';
+	return 0;
+}
+
+static int open_out(const char *pattern)
+{
+	char path[4096];
+	if (mg_report_path(pattern, path, sizeof path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+}
+
+int mg_report_json_path(const char *pattern)
+{
+	int fd = open_out(pattern);
+	if (fd < 0)
+		return -1;
+	struct snapshot s;
+	struct mg_out o;
+	take(&s);
+	mg_out_init(&o, fd);
+	json(&o, &s);
+	int r = mg_out_flush(&o);
+	drop(&s);
+	if (close(fd) && !r)
+		r = -1;
+	return r;
+}
+
+void mg_report_at_exit(void)
+{
+	int e = errno;
+	if (!strcmp(mg_opt.summary, "stderr")) {
+		mg_report_text(STDERR_FILENO);
+	} else if (strcmp(mg_opt.summary, "none") && mg_opt.summary[0]) {
+		int fd = open_out(mg_opt.summary);
+		if (fd < 0) {
+			mg_log("cannot write the summary to %s: %s", mg_opt.summary, strerror(errno));
+		} else {
+			mg_report_text(fd);
+			close(fd);
+		}
+	}
+	if (mg_opt.report[0] && mg_report_json_path(mg_opt.report))
+		mg_log("cannot write the report to %s: %s", mg_opt.report, strerror(errno));
+	errno = e;
+}

@@ -1,0 +1,259 @@
+/* stats.c: the per-thread counter blocks, their sums, and the CPython-style
+ * counts and thresholds.
+ *
+ * Owns the list of blocks (see stats.h for the per-block invariants) and the
+ * published globals:
+ *   live_*   == sum over blocks of their flushed deltas
+ *   peak_*   >= every value live_* has had at a flush (exact for one thread)
+ *   count[0] == allocations minus deallocations since the last generation-0
+ *              collection, clamped at 0 at every flush as CPython clamps it
+ * Blocks are linked once and never unlinked, so readers walk the list
+ * without a lock; threads_lock only guards taking and giving back a block.
+ */
+#include "config.h"
+#include <pthread.h>
+#include <string.h>
+
+#include "internal.h"
+#include "stats.h"
+
+MG_TLS struct mg_thread *mg_stats_tls;
+
+static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mg_thread *threads;        /* every block ever made */
+static pthread_key_t thread_key;
+static bool have_key;
+
+/* The block of a thread that is past its key destructor (its last frees,
+ * glibc's own teardown): several threads may use it, so atomics only. */
+static struct mg_thread shared_block = { .shared = 1, .in_use = 1 };
+
+static struct {
+	int64_t live_objs, live_bytes, live_usable;
+	int64_t peak_objs, peak_bytes, peak_usable;
+	long count[3];
+	long threshold[3];
+	uint64_t foreign, errors;
+} g;
+
+static void atomic_max(int64_t *p, int64_t v)
+{
+	int64_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
+	while (v > cur && !__atomic_compare_exchange_n(p, &cur, v, true, __ATOMIC_RELAXED,
+						       __ATOMIC_RELAXED))
+		;
+}
+
+/* Adds d to count[0] without letting it go below 0. */
+static void count0_add(int64_t d)
+{
+	long cur = __atomic_load_n(&g.count[0], __ATOMIC_RELAXED);
+	long next;
+	do {
+		next = cur + d < 0 ? 0 : (long)(cur + d);
+	} while (!__atomic_compare_exchange_n(&g.count[0], &cur, next, true, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+}
+
+static void publish(int64_t objs, int64_t bytes, int64_t usable,
+		    int64_t max_objs, int64_t max_bytes, int64_t max_usable)
+{
+	int64_t o = __atomic_fetch_add(&g.live_objs, objs, __ATOMIC_RELAXED);
+	int64_t b = __atomic_fetch_add(&g.live_bytes, bytes, __ATOMIC_RELAXED);
+	int64_t u = __atomic_fetch_add(&g.live_usable, usable, __ATOMIC_RELAXED);
+	atomic_max(&g.peak_objs, o + max_objs);
+	atomic_max(&g.peak_bytes, b + max_bytes);
+	atomic_max(&g.peak_usable, u + max_usable);
+	if (objs)
+		count0_add(objs);
+}
+
+void mg_stats_flush(struct mg_thread *t)
+{
+	if (t->shared)
+		return;
+	publish(t->pend_objs, t->pend_bytes, t->pend_usable,
+		t->max_objs, t->max_bytes, t->max_usable);
+	t->pend_objs = t->pend_bytes = t->pend_usable = 0;
+	t->max_objs = t->max_bytes = t->max_usable = 0;
+	t->pend_ops = 0;
+}
+
+void mg_stats_log_drain(struct mg_thread *t)
+{
+	uint32_t n = __atomic_load_n(&t->log_len, __ATOMIC_ACQUIRE);
+	for (uint32_t i = 0; i < n; i++)
+		mg_index_set(__atomic_load_n(&t->log[i], __ATOMIC_RELAXED));
+	__atomic_store_n(&t->log_len, 0, __ATOMIC_RELEASE);
+}
+
+/* Brings the index up to date with every thread's log, without taking
+ * anything from their owners (see stats.h). */
+void mg_stats_sync_index(void)
+{
+	for (struct mg_thread *t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE); t; t = t->next) {
+		uint32_t n = __atomic_load_n(&t->log_len, __ATOMIC_ACQUIRE);
+		for (uint32_t i = 0; i < n && i < MG_LOG_CAP; i++) {
+			void *u = __atomic_load_n(&t->log[i], __ATOMIC_RELAXED);
+			if (u)
+				mg_index_set(u);
+		}
+	}
+}
+
+void mg_stats_shared_update(struct mg_thread *t, int64_t objs, int64_t bytes,
+			    int64_t usable, uint64_t in_bytes, uint64_t in_usable)
+{
+	if (objs > 0) {
+		__atomic_add_fetch(&t->allocs, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&t->bytes_in, in_bytes, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&t->usable_in, in_usable, __ATOMIC_RELAXED);
+	} else if (objs < 0) {
+		__atomic_add_fetch(&t->frees, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&t->bytes_out, (uint64_t)-bytes, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&t->usable_out, (uint64_t)-usable, __ATOMIC_RELAXED);
+	}
+	publish(objs, bytes, usable, objs > 0 ? objs : 0, bytes > 0 ? bytes : 0,
+		usable > 0 ? usable : 0);
+}
+
+static void thread_exit(void *v)
+{
+	struct mg_thread *t = v;
+	mg_stats_flush(t);
+	mg_stats_log_drain(t);
+	mg_heap_thread_detach(t->tcache_flags);
+	mg_stats_tls = &shared_block;
+	pthread_mutex_lock(&threads_lock);
+	t->in_use = 0;
+	pthread_mutex_unlock(&threads_lock);
+}
+
+void mg_stats_init(void)
+{
+	for (int i = 0; i < 3; i++)
+		g.threshold[i] = mg_opt.threshold[i];
+	shared_block.tcache_flags = MG_TCACHE_NONE;
+	if (pthread_key_create(&thread_key, thread_exit) == 0)
+		have_key = true;
+}
+
+struct mg_thread *mg_stats_attach(void)
+{
+	struct mg_thread *t;
+	pthread_mutex_lock(&threads_lock);
+	for (t = threads; t; t = t->next)
+		if (!t->in_use)
+			break;
+	bool fresh = t == NULL;
+	if (fresh) {
+		t = mg_os_map(sizeof *t);
+		if (!t) {
+			pthread_mutex_unlock(&threads_lock);
+			mg_stats_tls = &shared_block;
+			return &shared_block;
+		}
+	}
+	t->in_use = 1;
+	if (fresh) {
+		t->next = threads;
+		__atomic_store_n(&threads, t, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&threads_lock);
+	if (fresh)
+		mg_heap_thread_attach(&t->arena, &t->tcache_flags);
+	memset(t->sites, 0, sizeof t->sites);  /* the site table may differ after a fork */
+	mg_stats_tls = t;
+	if (have_key)
+		pthread_setspecific(thread_key, t);
+	return t;
+}
+
+void mg_stats_read(struct memgc_heap_stats *st)
+{
+	struct mg_thread *self = mg_stats_tls;
+	if (self)
+		mg_stats_flush(self);
+	memset(st, 0, sizeof *st);
+	uint64_t usable_in = 0, usable_out = 0, bytes_out = 0;
+	const struct mg_thread *t = &shared_block;
+	for (int pass = 0; pass < 2; pass++) {
+		for (; t; t = pass ? t->next : NULL) {
+			st->allocations += __atomic_load_n(&t->allocs, __ATOMIC_RELAXED);
+			st->deallocations += __atomic_load_n(&t->frees, __ATOMIC_RELAXED);
+			st->allocated_bytes += __atomic_load_n(&t->bytes_in, __ATOMIC_RELAXED);
+			bytes_out += __atomic_load_n(&t->bytes_out, __ATOMIC_RELAXED);
+			usable_in += __atomic_load_n(&t->usable_in, __ATOMIC_RELAXED);
+			usable_out += __atomic_load_n(&t->usable_out, __ATOMIC_RELAXED);
+		}
+		t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE);
+	}
+	st->live_objects = st->allocations - st->deallocations;
+	st->live_bytes = st->allocated_bytes - bytes_out;
+	st->live_usable_bytes = usable_in - usable_out;
+	int64_t po = __atomic_load_n(&g.peak_objs, __ATOMIC_RELAXED);
+	int64_t pb = __atomic_load_n(&g.peak_bytes, __ATOMIC_RELAXED);
+	int64_t pu = __atomic_load_n(&g.peak_usable, __ATOMIC_RELAXED);
+	st->peak_live_objects = (uint64_t)po > st->live_objects ? (uint64_t)po : st->live_objects;
+	st->peak_live_bytes = (uint64_t)pb > st->live_bytes ? (uint64_t)pb : st->live_bytes;
+	st->peak_usable_bytes = (uint64_t)pu > st->live_usable_bytes ? (uint64_t)pu : st->live_usable_bytes;
+	st->foreign_frees = __atomic_load_n(&g.foreign, __ATOMIC_RELAXED);
+	st->errors = __atomic_load_n(&g.errors, __ATOMIC_RELAXED);
+	st->rss_bytes = mg_os_rss();
+	st->peak_rss_bytes = mg_os_peak_rss();
+	st->sites = mg_sites_count();
+}
+
+void mg_stats_counts(long counts[3])
+{
+	int64_t c0 = __atomic_load_n(&g.count[0], __ATOMIC_RELAXED);
+	for (const struct mg_thread *t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE); t; t = t->next)
+		if (t->in_use)
+			c0 += __atomic_load_n(&t->pend_objs, __ATOMIC_RELAXED);
+	counts[0] = c0 < 0 ? 0 : (long)c0;
+	counts[1] = __atomic_load_n(&g.count[1], __ATOMIC_RELAXED);
+	counts[2] = __atomic_load_n(&g.count[2], __ATOMIC_RELAXED);
+}
+
+void mg_stats_thresholds(long t[3])
+{
+	for (int i = 0; i < 3; i++)
+		t[i] = __atomic_load_n(&g.threshold[i], __ATOMIC_RELAXED);
+}
+
+void mg_stats_set_thresholds(const long t[3])
+{
+	for (int i = 0; i < 3; i++)
+		__atomic_store_n(&g.threshold[i], t[i], __ATOMIC_RELAXED);
+}
+
+void mg_stats_error(void)
+{
+	__atomic_add_fetch(&g.errors, 1, __ATOMIC_RELAXED);
+}
+
+void mg_stats_foreign_free(void)
+{
+	__atomic_add_fetch(&g.foreign, 1, __ATOMIC_RELAXED);
+}
+
+void mg_stats_fork_prepare(void)
+{
+	pthread_mutex_lock(&threads_lock);
+}
+
+void mg_stats_fork_parent(void)
+{
+	pthread_mutex_unlock(&threads_lock);
+}
+
+/* Only the forking thread exists in the child: every other block is free
+ * for the child's next threads (their counts stay in the sums). */
+void mg_stats_fork_child(void)
+{
+	struct mg_thread *self = mg_stats_tls;
+	for (struct mg_thread *t = threads; t; t = t->next)
+		if (t != self)
+			t->in_use = 0;
+	pthread_mutex_unlock(&threads_lock);
+}

@@ -1,0 +1,40 @@
+/* preload.h: what the interposed entry points share (init.c).
+ *
+ * Preload safety lives here and in init.c only: the start-up state, the
+ * bootstrap answers while memgc initialises, and the re-entrancy guard.
+ */
+#ifndef MG_PRELOAD_H
+#define MG_PRELOAD_H
+
+#include "internal.h"
+#include "stats.h"
+
+#define MG_EXPORT __attribute__((visibility("default")))
+
+enum mg_state { MG_UNINIT, MG_INITIALISING, MG_READY, MG_PASSTHROUGH };
+extern int mg_state;
+extern MG_TLS int mg_busy;   /* this thread is inside memgc (unwinding, reporting) */
+
+/* Makes memgc ready if it can; returns the state the caller must follow.
+ * MG_INITIALISING means this very thread is initialising memgc (a nested
+ * allocation): answer it from the bootstrap allocator. */
+int mg_preload_init(void);
+
+static inline bool mg_preload_ready(void)
+{
+	return MG_LIKELY(__atomic_load_n(&mg_state, __ATOMIC_RELAXED) == MG_READY) ||
+	       mg_preload_init() == MG_READY;
+}
+
+/* The site of an allocation whose entry point returns to ra. */
+static inline uint32_t mg_preload_site(void *ra)
+{
+	if (MG_UNLIKELY(mg_busy))
+		return MG_SITE_UNKNOWN;
+	mg_busy = 1;
+	uint32_t id = mg_sites_capture(mg_stats_get(), ra);
+	mg_busy = 0;
+	return id;
+}
+
+#endif /* MG_PRELOAD_H */
