@@ -13,6 +13,7 @@ include tests/unit/local.mk
 include tests/integration/local.mk
 include tests/stress/local.mk
 include tests/fuzz/local.mk
+include tests/docs/local.mk
 
 # The quick start's main job until the RSS demo exists: an allocation-heavy
 # python3 under the preload, with memgc's exit report.
