@@ -192,6 +192,11 @@ void mg_sites_fork_prepare(void);
 void mg_sites_fork_parent(void);
 void mg_sites_fork_child(void);
 
+/* ---- symtab.c: names from a module's .symtab, where dladdr has none ---- */
+/* The function of module path (loaded at base) that contains ip. */
+bool mg_symtab_lookup(const char *path, uintptr_t ip, uintptr_t base, const char **name,
+		      uintptr_t *off);
+
 /* ---- report.c: the exit report, text and JSON ---- */
 void mg_report_at_exit(void);
 int mg_report_json_path(const char *path);

@@ -15,6 +15,7 @@
  */
 #include "config.h"
 #include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,6 +41,14 @@ static uint32_t nsites = 2;      /* ids 0 and 1 are reserved */
 static uint32_t max_sites;
 static pthread_mutex_t insert_lock = PTHREAD_MUTEX_INITIALIZER;
 static char exe_path[4096];
+static uintptr_t exe_base;       /* load address of the main program */
+
+static int first_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size; (void)arg;
+	exe_base = (uintptr_t)info->dlpi_addr;
+	return 1;   /* the first one is the main program */
+}
 
 int mg_sites_init(void)
 {
@@ -54,6 +63,7 @@ int mg_sites_init(void)
 	frame_pool = mg_os_map(pool_cap * sizeof *frame_pool);
 	ssize_t n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
 	exe_path[n > 0 ? n : 0] = '\0';
+	dl_iterate_phdr(first_object, NULL);
 	return sites && slots && frame_pool ? 0 : -1;
 }
 
@@ -172,9 +182,17 @@ void mg_sites_resolve(const void *ip, const char **function, uintptr_t *fn_off,
 	/* ip is a return address: look up the call instruction before it. */
 	if (!ip || !dladdr((const char *)ip - 1, &info))
 		return;
-	*module = info.dli_fname && info.dli_fname[0] ? info.dli_fname : exe_path;
+	/* The loader names the main program as it was run ("./prog", or ""):
+	 * /proc/self/exe still finds it after a chdir. */
+	bool main_program = (uintptr_t)info.dli_fbase == exe_base ||
+			    !info.dli_fname || !info.dli_fname[0];
+	*module = main_program && exe_path[0] ? exe_path : info.dli_fname;
 	*mod_off = (uintptr_t)ip - (uintptr_t)info.dli_fbase;
-	if (info.dli_sname) {
+	/* dladdr's answer is the nearest dynamic symbol, which for a static
+	 * function is some other function: the module's own table knows. */
+	if (mg_symtab_lookup(*module, (uintptr_t)ip - 1, (uintptr_t)info.dli_fbase, function, fn_off)) {
+		(*fn_off)++;
+	} else if (info.dli_sname) {
 		*function = info.dli_sname;
 		*fn_off = (uintptr_t)ip - (uintptr_t)info.dli_saddr;
 	}
