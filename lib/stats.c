@@ -247,13 +247,12 @@ void mg_stats_fork_parent(void)
 	pthread_mutex_unlock(&threads_lock);
 }
 
-/* Only the forking thread exists in the child: every other block is free
- * for the child's next threads (their counts stay in the sums). */
+/* Only the forking thread exists in the child.  The other blocks stay
+ * taken for good: a thread may have been inside jemalloc with its explicit
+ * tcache half updated when fork() copied it, and jemalloc's fork handlers
+ * do not cover tcaches, so neither block nor tcache may be used again.
+ * Their counts stay in the sums. */
 void mg_stats_fork_child(void)
 {
-	struct mg_thread *self = mg_stats_tls;
-	for (struct mg_thread *t = threads; t; t = t->next)
-		if (t != self)
-			t->in_use = 0;
 	pthread_mutex_unlock(&threads_lock);
 }
