@@ -71,6 +71,11 @@ void *memgc_find_object(const void *a);
  * when p is not one. */
 size_t memgc_object_size(const void *p);
 
+/* Gives the free pages of every arena back to the kernel now (what a
+ * generation-2 collection does after it frees).  Returns 0, or -1 with
+ * errno ENOSYS when memgc is not active. */
+int memgc_trim(void);
+
 /* Writes the JSON report (the same as the exit report) to path, "%p" in it
  * replaced by the process id.  Returns 0, or -1 with errno set by open(2)
  * or EINVAL when path is NULL or empty. */

@@ -93,6 +93,15 @@ MG_EXPORT size_t memgc_object_size(const void *p)
 	return mg_hdr_size(mg_hdr_of(p));
 }
 
+MG_EXPORT int memgc_trim(void)
+{
+	if (!mg_preload_ready()) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return mg_heap_trim();
+}
+
 MG_EXPORT int memgc_write_report(const char *path)
 {
 	if (!path || !*path) {
