@@ -73,7 +73,7 @@ size_t memgc_object_size(const void *p);
 
 /* Gives the free pages of every arena back to the kernel now (what a
  * generation-2 collection does after it frees).  Returns 0, or -1 with
- * errno ENOSYS when memgc is not active. */
+ * errno ENOSYS when memgc is not active, or the error jemalloc gave. */
 int memgc_trim(void);
 
 /* Writes the JSON report (the same as the exit report) to path, "%p" in it

@@ -403,7 +403,7 @@ int mg_heap_trim(void)
 {
 	char name[64];
 	snprintf(name, sizeof name, "arena.%u.purge", (unsigned)MALLCTL_ARENAS_ALL);
-	return mg_je_mallctl(name, NULL, NULL, NULL, 0) == 0 ? 0 : -1;
+	return mg_je_mallctl(name, NULL, NULL, NULL, 0);
 }
 
 void *mg_heap_meta_alloc(size_t n)
@@ -417,19 +417,14 @@ void mg_heap_meta_free(void *p)
 		mg_je_dallocx(p, MALLOCX_TCACHE_NONE);
 }
 
-void mg_heap_fork_prepare(void)
-{
-	pthread_mutex_lock(&region_lock);
-}
-
-void mg_heap_fork_parent(void)
-{
-	pthread_mutex_unlock(&region_lock);
-}
-
+/* region_lock is not taken before fork: the extent hook takes it while
+ * jemalloc holds its own locks, so taking it first would invert the order.
+ * No thread can be inside the hook at fork time anyway, because jemalloc's
+ * fork handlers hold every lock under which it calls the hook; the child
+ * starts it afresh all the same. */
 void mg_heap_fork_child(void)
 {
-	pthread_mutex_unlock(&region_lock);
+	pthread_mutex_init(&region_lock, NULL);
 }
 
 /* ---- the bootstrap allocator ---- */

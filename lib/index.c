@@ -137,7 +137,8 @@ static long prev_start(size_t g)
 
 void *mg_index_find(const void *a)
 {
-	if (!mg_heap_readable(a))
+	/* any address, aligned or not, inside the mapped part of the region */
+	if ((uintptr_t)a < base + MG_HDR || (uintptr_t)a >= __atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE))
 		return NULL;
 	/* The nearest live start at or below a: objects are disjoint, so if it
 	 * does not hold a, no object does.  Stale starts are passed over. */

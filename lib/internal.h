@@ -71,7 +71,6 @@ enum mg_summary { MG_SUMMARY_NONE, MG_SUMMARY_STDERR, MG_SUMMARY_FILE };
 enum mg_on_error { MG_ON_ERROR_ABORT, MG_ON_ERROR_WARN };
 struct mg_options {
 	bool help;
-	bool debug;
 	int on_error;             /* enum mg_on_error */
 	int stack_depth;
 	long max_sites;
@@ -138,7 +137,7 @@ void *mg_heap_realloc(void *p, size_t n, uint32_t site, void *caller);
 /* Resizes in place if it can; returns the resulting usable size. */
 size_t mg_heap_xalloc(void *p, size_t n, size_t extra, void *caller);
 size_t mg_heap_usable(const void *p);         /* 0 when p is not live */
-int mg_heap_trim(void);                        /* purge every arena */
+int mg_heap_trim(void);            /* purge every arena; 0 or an errno value */
 size_t mg_heap_usable_class(size_t n);         /* jemalloc's usable size for n */
 /* Memory for memgc itself: never from the object arenas, never scanned. */
 void *mg_heap_meta_alloc(size_t n);
@@ -146,8 +145,6 @@ void mg_heap_meta_free(void *p);
 /* Per-thread jemalloc state. */
 void mg_heap_thread_attach(unsigned *arena, unsigned *tcache_flags);
 void mg_heap_thread_detach(unsigned tcache_flags);
-void mg_heap_fork_prepare(void);
-void mg_heap_fork_parent(void);
 void mg_heap_fork_child(void);
 /* The bootstrap allocator answers the allocations made while memgc itself
  * initialises; its pointers are recognised and never freed. */

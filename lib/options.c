@@ -42,7 +42,7 @@ static const struct opt table[] = {
 	  "text summary at exit: none, stderr, or a file path (%p is the pid)" },
 	{ "report", OPT_STRING, OFF(report), "", 0, 0, NULL,
 	  "JSON report at exit to this path (%p is the pid); empty for none" },
-	{ "report_top", OPT_LONG, OFF(report_top), "10", 0, 10000, NULL,
+	{ "report_top", OPT_LONG, OFF(report_top), "10", 0, 64, NULL,
 	  "allocation sites listed in the reports, by live bytes" },
 	{ "stack_depth", OPT_LONG, OFF(stack_depth), "1", 1, MG_MAX_DEPTH, NULL,
 	  "frames kept per allocation site; 1 is the caller only (no unwinding)" },
@@ -62,8 +62,6 @@ static const struct opt table[] = {
 	  "address space reserved for program objects (halved until it fits)" },
 	{ "arenas", OPT_LONG, OFF(arenas), "0", 0, 64, NULL,
 	  "object arenas; 0 is one per CPU, at most 8" },
-	{ "debug", OPT_BOOL, OFF(debug), "0", 0, 1, NULL,
-	  "run whole-structure checks (slow)" },
 };
 #define NOPTS (sizeof table / sizeof table[0])
 

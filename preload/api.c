@@ -99,7 +99,12 @@ MG_EXPORT int memgc_trim(void)
 		errno = ENOSYS;
 		return -1;
 	}
-	return mg_heap_trim();
+	int e = mg_heap_trim();
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	return 0;
 }
 
 MG_EXPORT int memgc_write_report(const char *path)

@@ -1,1 +1,6 @@
-## tests/docs/
+## tests/docs/: the manual pages checked against the code: the options
+## (help=1), the exported API, the keys of the JSON report, mandoc -Tlint.
+DOCS_TESTS = tests/docs/options.sh tests/docs/api.sh tests/docs/json.sh \
+	tests/docs/lint.sh
+TESTS += $(DOCS_TESTS)
+EXTRA_DIST += $(DOCS_TESTS)
