@@ -271,6 +271,7 @@ static void bad_pointer(const char *op, void *p, void *caller)
 	char at[512], by[512];
 	mg_stats_error();
 	mg_sites_symbolize(caller, by, sizeof by);
+	mg_stats_sync_index();   /* objects still in an allocation log too */
 	if (mg_heap_readable(p) && mg_hdr_valid(p)) {
 		site_text(mg_hdr_site(mg_hdr_of(p)), at, sizeof at);
 		mg_log("%s(%p): double free: the object was allocated at %s and is already freed; "
@@ -279,7 +280,6 @@ static void bad_pointer(const char *op, void *p, void *caller)
 		mg_log("%s(%p): the header before the object is overwritten (a buffer underflow, "
 		       "or a use after free); called from %s", op, p, by);
 	} else {
-		mg_stats_sync_index();
 		void *start = mg_index_find(p);
 		if (start) {
 			site_text(mg_hdr_site(mg_hdr_of(start)), at, sizeof at);
@@ -381,6 +381,12 @@ size_t mg_heap_xalloc(void *p, size_t n, size_t extra, void *caller)
 	else
 		nu = mg_je_xallocx(base, (n ? n : 1) + off, extra, lg ? MALLOCX_LG_ALIGN(lg) : 0) - off;
 	size_t nn = nu < n ? on : (want < nu ? want : nu);
+	/* The size must keep naming the block's size class (free hands it to
+	 * sdallocx, usable_of computes from it): when jemalloc kept the block
+	 * (a shrink to a smaller class, or across large_release) so does the
+	 * header. */
+	if (mg_je_nallocx((nn ? nn : 1) + off, lg ? MALLOCX_LG_ALIGN(lg) : 0) != nu + off)
+		nn = on;
 	if (nn != on || nu != ou) {
 		mg_hdr_write(p, nn, lg, mg_hdr_gen(h), mg_hdr_flags(h), mg_hdr_site(h));
 		mg_stats_resize(mg_stats_get(), on, ou, nn, nu);

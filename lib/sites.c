@@ -58,7 +58,7 @@ int mg_sites_init(void)
 		nslots <<= 1;
 	slot_mask = nslots - 1;
 	pool_cap = (size_t)max_sites * (size_t)mg_opt.stack_depth;
-	sites = mg_os_map((size_t)max_sites * sizeof *sites);
+	sites = mg_os_map(((size_t)max_sites + 2) * sizeof *sites);   /* ids 0, 1 reserved */
 	slots = mg_os_map(nslots * sizeof *slots);
 	frame_pool = mg_os_map(pool_cap * sizeof *frame_pool);
 	ssize_t n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
@@ -114,7 +114,7 @@ static uint32_t intern(uint64_t h, void *const *f, int depth)
 	pthread_mutex_lock(&insert_lock);
 	id = find(h, f, depth, &slot);   /* another thread may have added it */
 	if (!id) {
-		if (nsites >= max_sites || pool_used + (size_t)depth > pool_cap) {
+		if (nsites - 2 >= max_sites || pool_used + (size_t)depth > pool_cap) {
 			id = MG_SITE_OVERFLOW;
 		} else {
 			id = nsites;

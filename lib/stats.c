@@ -6,7 +6,10 @@
  *   live_*   == sum over blocks of their flushed deltas
  *   peak_*   >= every value live_* has had at a flush (exact for one thread)
  *   count[0] == allocations minus deallocations since the last generation-0
- *              collection, clamped at 0 at every flush as CPython clamps it
+ *              collection, less the blocks' pending deltas; read clamped at 0
+ *              (mg_stats_counts).  Not clamped at a flush: blocks publish out
+ *              of order, and a free flushed before its allocation would be
+ *              lost, leaving count[0] above the objects really allocated.
  * Blocks are linked once and never unlinked, so readers walk the list
  * without a lock; threads_lock only guards taking and giving back a block.
  */
@@ -44,17 +47,6 @@ static void atomic_max(int64_t *p, int64_t v)
 		;
 }
 
-/* Adds d to count[0] without letting it go below 0. */
-static void count0_add(int64_t d)
-{
-	long cur = __atomic_load_n(&g.count[0], __ATOMIC_RELAXED);
-	long next;
-	do {
-		next = cur + d < 0 ? 0 : (long)(cur + d);
-	} while (!__atomic_compare_exchange_n(&g.count[0], &cur, next, true, __ATOMIC_RELAXED,
-					      __ATOMIC_RELAXED));
-}
-
 static void publish(int64_t objs, int64_t bytes, int64_t usable,
 		    int64_t max_objs, int64_t max_bytes, int64_t max_usable)
 {
@@ -65,7 +57,7 @@ static void publish(int64_t objs, int64_t bytes, int64_t usable,
 	atomic_max(&g.peak_bytes, b + max_bytes);
 	atomic_max(&g.peak_usable, u + max_usable);
 	if (objs)
-		count0_add(objs);
+		__atomic_add_fetch(&g.count[0], (long)objs, __ATOMIC_RELAXED);
 }
 
 void mg_stats_flush(struct mg_thread *t)
