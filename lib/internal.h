@@ -195,6 +195,9 @@ bool mg_symtab_lookup(const char *path, uintptr_t ip, uintptr_t base, const char
 		      uintptr_t *off);
 
 /* ---- report.c: the exit report, text and JSON ---- */
+void mg_report_init(void);      /* at start-up: remembers what stderr is */
+/* The reports due at exit; the text summary goes to stderr only if fd 2 is
+ * still the file it was at start-up. */
 void mg_report_at_exit(void);
 int mg_report_json_path(const char *path);
 void mg_report_text(int fd);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -263,11 +264,36 @@ int mg_report_json_path(const char *pattern)
 	return r;
 }
 
+/* What descriptor 2 was when memgc started.  A program that closes every
+ * descriptor and opens its own files may have fd 2 on a data file by the
+ * time it exits: the summary must not land in it. */
+static dev_t stderr_dev;
+static ino_t stderr_ino;
+static bool stderr_known;
+
+void mg_report_init(void)
+{
+	struct stat st;
+	if (fstat(STDERR_FILENO, &st) == 0) {
+		stderr_dev = st.st_dev;
+		stderr_ino = st.st_ino;
+		stderr_known = true;
+	}
+}
+
+static bool stderr_unchanged(void)
+{
+	struct stat st;
+	return stderr_known && fstat(STDERR_FILENO, &st) == 0 && st.st_dev == stderr_dev &&
+	       st.st_ino == stderr_ino;
+}
+
 void mg_report_at_exit(void)
 {
 	int e = errno;
 	if (!strcmp(mg_opt.summary, "stderr")) {
-		mg_report_text(STDERR_FILENO);
+		if (stderr_unchanged())
+			mg_report_text(STDERR_FILENO);
 	} else if (strcmp(mg_opt.summary, "none") && mg_opt.summary[0]) {
 		int fd = open_out(mg_opt.summary);
 		if (fd < 0) {

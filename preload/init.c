@@ -63,6 +63,7 @@ int mg_preload_init(void)
 		s = MG_PASSTHROUGH;
 	} else {
 		mg_stats_init();
+		mg_report_init();
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
 	}
 	initialising = 0;

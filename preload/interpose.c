@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "header.h"
 #include "je.h"
 #include "preload.h"
 
@@ -282,13 +283,25 @@ MG_EXPORT void *mallocx(size_t size, int flags)
 	return p;
 }
 
+/* The alignment a live object of memgc's was made with (16 for anything
+ * else): a resize in place or by jemalloc's rallocx keeps it. */
+static size_t object_align(const void *p)
+{
+	if (!mg_heap_readable(p) || !mg_hdr_live(p))
+		return MG_HDR;
+	unsigned lg = mg_hdr_lgal(mg_hdr_of(p));
+	return lg ? (size_t)1 << lg : MG_HDR;
+}
+
 MG_EXPORT void *rallocx(void *p, size_t size, int flags)
 {
 	int e = errno;
 	size_t align = flag_align(flags);
 	size_t old = usable(p);
 	void *q;
-	if (align > MG_HDR && ((uintptr_t)p & (align - 1))) {
+	/* an address aligned by chance is not enough: the object must have
+	 * been made with at least this alignment to keep it */
+	if (align > MG_HDR && (((uintptr_t)p & (align - 1)) || object_align(p) < align)) {
 		q = alloc(size, align, false, RA());
 		if (q) {
 			memcpy(q, p, old < size ? old : size);
