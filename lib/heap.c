@@ -190,22 +190,42 @@ bool mg_heap_ready(void)
 	return __atomic_load_n(&ready, __ATOMIC_ACQUIRE);
 }
 
-void mg_heap_thread_attach(unsigned *arena, unsigned *tcache_flags)
+/* Gives a new block its object arena (fresh) and binds the calling thread
+ * to the block's arena with "thread.arena".  A bound thread (tcache_flags
+ * MG_TCACHE_AUTO) allocates with flags 0, so its small objects take
+ * jemalloc's malloc and sdallocx fast paths and its automatic tcache; any
+ * flag (an arena, an explicit tcache) sends jemalloc down its general path,
+ * some 150 more instructions per malloc/free pair.  If binding fails the
+ * block gets an explicit tcache, which a block reused from an exited
+ * thread keeps. */
+void mg_heap_thread_attach(unsigned *arena, unsigned *tcache_flags, bool fresh)
 {
 	static unsigned next;
-	*arena = obj_arena[__atomic_fetch_add(&next, 1, __ATOMIC_RELAXED) % nobj];
-	unsigned tc;
+	if (fresh) {
+		*arena = obj_arena[__atomic_fetch_add(&next, 1, __ATOMIC_RELAXED) % nobj];
+		*tcache_flags = MG_TCACHE_AUTO;
+	}
+	if (*tcache_flags != MG_TCACHE_AUTO)
+		return;
+	unsigned a = *arena, tc;
 	size_t sz = sizeof tc;
+	if (mg_je_mallctl("thread.arena", NULL, NULL, &a, sizeof a) == 0)
+		return;
 	*tcache_flags = mg_je_mallctl("tcache.create", &tc, &sz, NULL, 0) == 0
 			? (unsigned)MALLOCX_TCACHE(tc) : MG_TCACHE_NONE;
 }
 
-/* The block (and its tcache) goes to the next new thread: flush it so that
- * an exited thread keeps no memory cached. */
+/* The block goes to the next new thread: flush its tcache (the thread's
+ * own, or the block's explicit one) so that an exited thread keeps no
+ * memory cached. */
 void mg_heap_thread_detach(unsigned tcache_flags)
 {
 	if (tcache_flags == MG_TCACHE_NONE)
 		return;
+	if (tcache_flags == MG_TCACHE_AUTO) {
+		mg_je_mallctl("thread.tcache.flush", NULL, NULL, NULL, 0);
+		return;
+	}
 	unsigned tc = (tcache_flags >> 8) - 2;
 	mg_je_mallctl("tcache.flush", NULL, NULL, &tc, sizeof tc);
 }
@@ -222,11 +242,16 @@ size_t mg_heap_usable_class(size_t n)
 	return (n + delta - 1) & ~(delta - 1);
 }
 
+/* 0 for a bound thread's small objects: its own arena, by "thread.arena".
+ * The shared block (threads past their key destructor) has no arena of
+ * its own and uses the first object arena without a tcache. */
 static inline int flags_for(const struct mg_thread *t, size_t req)
 {
 	if (req >= large_release)
 		return MALLOCX_ARENA(large_arena) | MALLOCX_TCACHE_NONE;
-	return MALLOCX_ARENA(t->arena) | (int)t->tcache_flags;
+	if (MG_LIKELY(t->tcache_flags == MG_TCACHE_AUTO))
+		return 0;
+	return MALLOCX_ARENA(t->shared ? obj_arena[0] : t->arena) | (int)t->tcache_flags;
 }
 
 static inline size_t usable_of(void *base, size_t req, unsigned lg_al, size_t off)
@@ -245,7 +270,7 @@ void *mg_heap_alloc(size_t n, size_t align, bool zero, uint32_t site)
 		return NULL;
 	size_t req = (n ? n : 1) + off;
 	int flags = flags_for(t, req) | (lg ? MALLOCX_LG_ALIGN(lg) : 0) | (zero ? MALLOCX_ZERO : 0);
-	char *base = mg_je_mallocx(req, flags);
+	char *base = MG_LIKELY(flags == 0) ? mg_je_malloc(req) : mg_je_mallocx(req, flags);
 	if (MG_UNLIKELY(!base))
 		return NULL;
 	void *user = base + off;
@@ -412,9 +437,10 @@ int mg_heap_trim(void)
 	return mg_je_mallctl(name, NULL, NULL, NULL, 0);
 }
 
+/* Arena 0 by name: a bound thread's automatic choice is its object arena. */
 void *mg_heap_meta_alloc(size_t n)
 {
-	return mg_je_mallocx(n ? n : 1, MALLOCX_TCACHE_NONE);
+	return mg_je_mallocx(n ? n : 1, MALLOCX_ARENA(0) | MALLOCX_TCACHE_NONE);
 }
 
 void mg_heap_meta_free(void *p)

@@ -143,7 +143,7 @@ size_t mg_heap_usable_class(size_t n);         /* jemalloc's usable size for n *
 void *mg_heap_meta_alloc(size_t n);
 void mg_heap_meta_free(void *p);
 /* Per-thread jemalloc state. */
-void mg_heap_thread_attach(unsigned *arena, unsigned *tcache_flags);
+void mg_heap_thread_attach(unsigned *arena, unsigned *tcache_flags, bool fresh);
 void mg_heap_thread_detach(unsigned tcache_flags);
 void mg_heap_fork_child(void);
 /* The bootstrap allocator answers the allocations made while memgc itself
@@ -155,6 +155,7 @@ size_t mg_heap_boot_size(const void *p);
 /* ---- stats.c: per-thread counters and the CPython-style counts ----
  * The fast-path updaters are inline in stats.h. */
 #define MG_TCACHE_NONE (1 << 8)   /* jemalloc's MALLOCX_TCACHE_NONE */
+#define MG_TCACHE_AUTO 0          /* bound by thread.arena: flags 0, automatic tcache */
 struct mg_thread;
 void mg_stats_init(void);
 void mg_stats_flush(struct mg_thread *t);

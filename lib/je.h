@@ -11,6 +11,7 @@
 
 #include <jemalloc/jemalloc.h>
 
+void *mg_je_malloc(size_t size);
 void *mg_je_mallocx(size_t size, int flags);
 void *mg_je_rallocx(void *ptr, size_t size, int flags);
 size_t mg_je_xallocx(void *ptr, size_t size, size_t extra, int flags);

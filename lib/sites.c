@@ -147,12 +147,13 @@ uint32_t mg_sites_capture(struct mg_thread *t, void *ra)
 		}
 	}
 	uint64_t h = hash_frames(f, depth);
-	struct mg_site_cache *c = &t->sites[h & (MG_SITE_CACHE - 1)];
-	if (c->key == h)
+	uint64_t key = mg_opt.stack_depth == 1 ? (uint64_t)(uintptr_t)ra : h;
+	struct mg_site_cache *c = mg_stats_site_slot(t, key);
+	if (c->key == key)
 		return c->id;
 	uint32_t id = intern(h, f, depth);
 	if (id != MG_SITE_OVERFLOW) {
-		c->key = h;
+		c->key = key;
 		c->id = id;
 	}
 	return id;

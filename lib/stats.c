@@ -29,7 +29,8 @@ static bool have_key;
 
 /* The block of a thread that is past its key destructor (its last frees,
  * glibc's own teardown): several threads may use it, so atomics only. */
-static struct mg_thread shared_block = { .shared = 1, .in_use = 1 };
+static struct mg_thread shared_block = { .shared = 1, .in_use = 1,
+					   .tcache_flags = MG_TCACHE_NONE };
 
 static struct {
 	int64_t live_objs, live_bytes, live_usable;
@@ -152,8 +153,7 @@ struct mg_thread *mg_stats_attach(void)
 		__atomic_store_n(&threads, t, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&threads_lock);
-	if (fresh)
-		mg_heap_thread_attach(&t->arena, &t->tcache_flags);
+	mg_heap_thread_attach(&t->arena, &t->tcache_flags, fresh);
 	memset(t->sites, 0, sizeof t->sites);  /* the site table may differ after a fork */
 	mg_stats_tls = t;
 	if (have_key)

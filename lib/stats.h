@@ -32,7 +32,7 @@ struct mg_thread {
 	uint32_t pend_ops;
 	int shared;            /* a block several threads may use: atomics only */
 	unsigned arena;        /* this thread's object arena */
-	unsigned tcache_flags; /* MALLOCX_TCACHE(id) or MALLOCX_TCACHE_NONE */
+	unsigned tcache_flags; /* MG_TCACHE_AUTO, MALLOCX_TCACHE(id) or MALLOCX_TCACHE_NONE */
 	struct mg_thread *next;
 	int in_use;
 	struct mg_site_cache sites[MG_SITE_CACHE];
@@ -45,6 +45,14 @@ struct mg_thread {
 } __attribute__((aligned(64)));
 
 extern MG_TLS struct mg_thread *mg_stats_tls;
+
+/* The site cache slot of key: the return address at stack_depth=1 (never
+ * 0), the stack hash deeper.  Inline so that a hit at depth 1 is a few
+ * instructions in the caller (preload.h). */
+static inline struct mg_site_cache *mg_stats_site_slot(struct mg_thread *t, uint64_t key)
+{
+	return &t->sites[(key ^ key >> 9) & (MG_SITE_CACHE - 1)];
+}
 struct mg_thread *mg_stats_attach(void);
 void mg_stats_shared_update(struct mg_thread *t, int64_t objs, int64_t bytes,
 			    int64_t usable, uint64_t in_bytes, uint64_t in_usable);
@@ -73,17 +81,22 @@ static inline void mg_stats_log(struct mg_thread *t, void *user)
 		mg_stats_log_drain(t);
 }
 
-static inline void mg_stats_pend(struct mg_thread *t, int64_t objs, int64_t bytes, int64_t usable)
+/* grow: the deltas may have gone up, so the running maxima are updated;
+ * a free only lowers them and skips that. */
+static inline void mg_stats_pend(struct mg_thread *t, int64_t objs, int64_t bytes, int64_t usable,
+				 bool grow)
 {
 	t->pend_objs += objs;
 	t->pend_bytes += bytes;
 	t->pend_usable += usable;
-	if (t->pend_objs > t->max_objs)
-		t->max_objs = t->pend_objs;
-	if (t->pend_bytes > t->max_bytes)
-		t->max_bytes = t->pend_bytes;
-	if (t->pend_usable > t->max_usable)
-		t->max_usable = t->pend_usable;
+	if (grow) {
+		if (t->pend_objs > t->max_objs)
+			t->max_objs = t->pend_objs;
+		if (t->pend_bytes > t->max_bytes)
+			t->max_bytes = t->pend_bytes;
+		if (t->pend_usable > t->max_usable)
+			t->max_usable = t->pend_usable;
+	}
 	if (MG_UNLIKELY(++t->pend_ops >= MG_FLUSH_OPS))
 		mg_stats_flush(t);
 }
@@ -97,7 +110,7 @@ static inline void mg_stats_alloc(struct mg_thread *t, size_t bytes, size_t usab
 	t->allocs++;
 	t->bytes_in += bytes;
 	t->usable_in += usable;
-	mg_stats_pend(t, 1, (int64_t)bytes, (int64_t)usable);
+	mg_stats_pend(t, 1, (int64_t)bytes, (int64_t)usable, true);
 }
 
 static inline void mg_stats_free(struct mg_thread *t, size_t bytes, size_t usable)
@@ -109,7 +122,7 @@ static inline void mg_stats_free(struct mg_thread *t, size_t bytes, size_t usabl
 	t->frees++;
 	t->bytes_out += bytes;
 	t->usable_out += usable;
-	mg_stats_pend(t, -1, -(int64_t)bytes, -(int64_t)usable);
+	mg_stats_pend(t, -1, -(int64_t)bytes, -(int64_t)usable, false);
 }
 
 /* A resize is a free of the old size and an allocation of the new one for
@@ -128,7 +141,7 @@ static inline void mg_stats_resize(struct mg_thread *t, size_t ob, size_t ou, si
 	t->bytes_out += ob;
 	t->usable_in += nu;
 	t->usable_out += ou;
-	mg_stats_pend(t, 0, (int64_t)nb - (int64_t)ob, (int64_t)nu - (int64_t)ou);
+	mg_stats_pend(t, 0, (int64_t)nb - (int64_t)ob, (int64_t)nu - (int64_t)ou, true);
 }
 
 #endif /* MG_STATS_H */

@@ -31,8 +31,14 @@ static inline uint32_t mg_preload_site(void *ra)
 {
 	if (MG_UNLIKELY(mg_busy))
 		return MG_SITE_UNKNOWN;
+	struct mg_thread *t = mg_stats_get();
+	if (MG_LIKELY(mg_opt.stack_depth == 1)) {   /* a cache hit needs no call */
+		const struct mg_site_cache *c = mg_stats_site_slot(t, (uintptr_t)ra);
+		if (MG_LIKELY(c->key == (uintptr_t)ra))
+			return c->id;
+	}
 	mg_busy = 1;
-	uint32_t id = mg_sites_capture(mg_stats_get(), ra);
+	uint32_t id = mg_sites_capture(t, ra);
 	mg_busy = 0;
 	return id;
 }
