@@ -1,0 +1,226 @@
+#!/bin/bash
+# run.sh: memgc's allocation overhead against its peers, measured in one run.
+#
+# Runs the workloads (bench/alloc with 1 and 2 threads, bench/alloc.py under
+# python3 with PYTHONMALLOC=malloc) under glibc malloc, plain jemalloc,
+# LeakSanitizer (liblsan as a preload), heaptrack, memgc with its default
+# options and memgc with stack_depth=8; the allocators alternate run by run
+# (the order rotates each round), so that a noisy machine slows them all
+# alike.  Each workload times itself, so start-up and heaptrack's own
+# post-processing are left out.  Then a stack-depth sweep of memgc on the
+# one-thread workload.  Prints medians, ratios to plain jemalloc, and the
+# issue's bar as PASS/FAIL lines.
+#
+# Usage: MEMGC_LIB=/path/to/libmemgc.so bench/run.sh        (or `make bench`)
+# Environment (all optional but MEMGC_LIB):
+#   BENCH_RUNS=5          runs of each allocator on each workload
+#   BENCH_OPS=2000000     replacement steps per thread in bench/alloc
+#   BENCH_PY_ROUNDS=20    rounds of bench/alloc.py
+#   BENCH_ONLY="alloc1 alloc2 python sweep"   the parts to run
+#   BENCH_DEPTHS="1 2 4 8 16"                 stack depths of the sweep
+#   BENCH_ALLOC           the built bench/alloc (else found beside MEMGC_LIB's
+#                         build directory, else compiled from alloc.c with $CC)
+#   BENCH_JEMALLOC, BENCH_LSAN, BENCH_PYTHON, BENCH_HEAPTRACK   the peers
+#   BENCH_STRICT=1        exit 1 when a bar line says FAIL (default: exit 0)
+# A peer that is not installed gets "n/a" in its column.
+set -u
+
+die() { echo "bench: $*" >&2; exit 2; }
+
+[ -n "${MEMGC_LIB:-}" ] || die "set MEMGC_LIB to the built libmemgc.so (make bench does)"
+[ -f "$MEMGC_LIB" ] || die "MEMGC_LIB=$MEMGC_LIB: no such file"
+case $MEMGC_LIB in /*) ;; *) MEMGC_LIB=$PWD/$MEMGC_LIB ;; esac
+
+here=$(cd "$(dirname "$0")" && pwd)
+RUNS=${BENCH_RUNS:-5}
+OPS=${BENCH_OPS:-2000000}
+PY_ROUNDS=${BENCH_PY_ROUNDS:-20}
+ONLY=${BENCH_ONLY:-alloc1 alloc2 python sweep}
+DEPTHS=${BENCH_DEPTHS:-1 2 4 8 16}
+JEMALLOC=${BENCH_JEMALLOC:-/usr/lib/x86_64-linux-gnu/libjemalloc.so.2}
+LSAN=${BENCH_LSAN:-/usr/lib/x86_64-linux-gnu/liblsan.so.0}
+PYTHON=${BENCH_PYTHON:-/usr/bin/python3}
+HEAPTRACK=${BENCH_HEAPTRACK:-$(command -v heaptrack || true)}
+case $RUNS in ''|*[!0-9]*|0) die "BENCH_RUNS=$RUNS: a positive integer" ;; esac
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/memgc-bench.XXXXXX") || die "cannot make a temp dir"
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+# The workload program: given, built beside the library, or built here.
+ALLOC=${BENCH_ALLOC:-}
+if [ -z "$ALLOC" ]; then
+	for c in "$(dirname "$MEMGC_LIB")/../bench/alloc" "$(dirname "$MEMGC_LIB")/bench/alloc"; do
+		[ -x "$c" ] && { ALLOC=$c; break; }
+	done
+fi
+if [ -z "$ALLOC" ]; then
+	ALLOC=$tmp/alloc
+	${CC:-cc} -O2 -std=gnu11 -pthread -o "$ALLOC" "$here/alloc.c" ||
+		die "cannot build $here/alloc.c (set BENCH_ALLOC)"
+fi
+PYSCRIPT=$here/alloc.py
+
+# ---- the allocators: name, and whether it is there ----
+configs="glibc jemalloc lsan heaptrack memgc memgc-d8"
+have() {
+	case $1 in
+	jemalloc) [ -f "$JEMALLOC" ] ;;
+	lsan) [ -f "$LSAN" ] ;;
+	heaptrack) [ -n "$HEAPTRACK" ] && [ -x "$HEAPTRACK" ] ;;
+	*) true ;;
+	esac
+}
+
+# run_one CONFIG WORKLOAD: runs it once and appends "WORKLOAD CONFIG s kb".
+run_one() {
+	local cfg=$1 wl=$2 cmd pre=() envs=(-u LD_PRELOAD -u MEMGC_OPTIONS)
+	case $wl in
+	alloc1) cmd=("$ALLOC" -t 1 -n "$OPS") ;;
+	alloc2) cmd=("$ALLOC" -t 2 -n "$OPS") ;;
+	python) cmd=("$PYTHON" "$PYSCRIPT" "$PY_ROUNDS"); envs+=(PYTHONMALLOC=malloc) ;;
+	esac
+	case $cfg in
+	glibc) ;;
+	jemalloc) envs+=(LD_PRELOAD="$JEMALLOC") ;;
+	lsan) envs+=(LD_PRELOAD="$LSAN" LSAN_OPTIONS=detect_leaks=1:exitcode=0) ;;
+	heaptrack) pre=("$HEAPTRACK" -o "$tmp/heaptrack.$wl") ;;
+	memgc) envs+=(LD_PRELOAD="$MEMGC_LIB") ;;
+	memgc-d*) envs+=(LD_PRELOAD="$MEMGC_LIB" MEMGC_OPTIONS=stack_depth=${cfg#memgc-d}) ;;
+	esac
+	env "${envs[@]}" "${pre[@]}" "${cmd[@]}" >"$tmp/out" 2>"$tmp/err" </dev/null
+	local rc=$?
+	rm -f "$tmp"/heaptrack.*
+	local line
+	line=$(grep -E '^(alloc|python) .*elapsed_s=' "$tmp/out" | tail -n 1)
+	if [ $rc -ne 0 ] || [ -z "$line" ]; then
+		echo "bench: $wl under $cfg failed (exit $rc); its last output:" >&2
+		tail -n 5 "$tmp/out" "$tmp/err" >&2
+		return 1
+	fi
+	echo "$line" | awk -v w="$wl" -v c="$cfg" '{
+		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		print w, c, v["elapsed_s"], v["maxrss_kb"] }' >>"$tmp/results"
+}
+
+# rounds WORKLOAD CONFIG...: RUNS rounds, each running every config once,
+# the order rotated by one each round.
+rounds() {
+	local wl=$1; shift
+	local cfgs=("$@") n=$# r i
+	for ((r = 0; r < RUNS; r++)); do
+		for ((i = 0; i < n; i++)); do
+			local c=${cfgs[(i + r) % n]}
+			[ -t 2 ] && printf '\r  %-8s round %d/%d: %-12s' "$wl" $((r + 1)) "$RUNS" "$c" >&2
+			run_one "$c" "$wl"
+		done
+	done
+	[ -t 2 ] && printf '\r%60s\r' '' >&2
+	return 0
+}
+
+# median WORKLOAD CONFIG FIELD (3 = seconds, 4 = kB); empty if no runs.
+median() {
+	awk -v w="$1" -v c="$2" -v f="$3" '$1 == w && $2 == c { print $f }' "$tmp/results" |
+		sort -g | awk '{ a[NR] = $1 } END {
+			if (NR) printf "%.6g\n", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+ratio() { # ratio A B, "n/a" when either is missing
+	if [ -z "$1" ] || [ -z "$2" ]; then echo n/a; else awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; fi
+}
+
+describe() {
+	case $1 in
+	alloc1) echo "alloc, 1 thread: $OPS replacements, 10^5 live, 16 B-4 KiB + 1 MiB in 1000" ;;
+	alloc2) echo "alloc, 2 threads: $OPS replacements each, 1/64 of frees cross-thread" ;;
+	python) echo "python3 (PYTHONMALLOC=malloc): $PY_ROUNDS rounds of dicts, tuples, json" ;;
+	esac
+}
+
+table() { # table WORKLOAD CONFIG...
+	local wl=$1; shift
+	local jt jr t r
+	jt=$(median "$wl" jemalloc 3)
+	jr=$(median "$wl" jemalloc 4)
+	echo
+	echo "== $(describe "$wl") (median of $RUNS) =="
+	printf '%-12s %10s %8s %12s %8s\n' allocator "time s" "x je" "peak RSS MiB" "x je"
+	for c in "$@"; do
+		t=$(median "$wl" "$c" 3)
+		r=$(median "$wl" "$c" 4)
+		if [ -z "$t" ]; then
+			printf '%-12s %10s %8s %12s %8s\n' "$c" n/a n/a n/a n/a
+		else
+			printf '%-12s %10.3f %8s %12.1f %8s\n' "$c" "$t" "$(ratio "$t" "$jt")" \
+				"$(awk -v k="$r" 'BEGIN { print k / 1024 }')" "$(ratio "$r" "$jr")"
+		fi
+	done
+}
+
+# bar LABEL WORKLOAD FIELD LIMIT: one PASS/FAIL line for memgc's ratio.
+failed=0
+bar() {
+	local x
+	x=$(ratio "$(median "$2" memgc "$3")" "$(median "$2" jemalloc "$3")")
+	if [ "$x" = n/a ]; then
+		printf '  SKIP  %-46s (not measured)\n' "$1"
+	elif awk -v x="$x" -v l="$4" 'BEGIN { exit !(x <= l) }'; then
+		printf '  PASS  %-46s %5sx <= %sx\n' "$1" "$x" "$4"
+	else
+		printf '  FAIL  %-46s %5sx >  %sx\n' "$1" "$x" "$4"
+		failed=1
+	fi
+}
+
+want() { case " $ONLY " in *" $1 "*) true ;; *) false ;; esac; }
+
+present=()
+for c in $configs; do
+	if have "$c"; then present+=("$c"); else echo "bench: $c not found, its column is n/a" >&2; fi
+done
+have jemalloc || die "plain jemalloc ($JEMALLOC) is the reference and is missing"
+
+echo "memgc allocation overhead: $MEMGC_LIB"
+echo "$(uname -srm), $(nproc) CPUs; $RUNS interleaved runs per allocator; times are the"
+echo "workloads' own (CLOCK_MONOTONIC around the loop); peak RSS is ru_maxrss."
+: >"$tmp/results"
+for wl in alloc1 alloc2 python; do
+	want "$wl" || continue
+	[ "$wl" != python ] || [ -x "$PYTHON" ] || { echo "bench: no $PYTHON, python skipped" >&2; continue; }
+	rounds "$wl" "${present[@]}"
+	table "$wl" $configs
+done
+
+if want alloc1 || want alloc2 || want python; then
+	echo
+	echo "The bar (memgc, default options, against plain jemalloc in this run):"
+	bar "time, alloc 1 thread" alloc1 3 1.25
+	bar "time, alloc 2 threads" alloc2 3 1.5
+	bar "time, python3 PYTHONMALLOC=malloc" python 3 1.10
+	bar "peak RSS, alloc 1 thread" alloc1 4 1.2
+	bar "peak RSS, alloc 2 threads" alloc2 4 1.2
+	bar "peak RSS, python3" python 4 1.2
+fi
+
+if want sweep; then
+	sweep=(jemalloc)
+	for d in $DEPTHS; do sweep+=("memgc-d$d"); done
+	: >"$tmp/results"
+	rounds alloc1 "${sweep[@]}"
+	jt=$(median alloc1 jemalloc 3)
+	echo
+	echo "== stack-depth sweep: memgc on alloc, 1 thread (median of $RUNS) =="
+	printf '%-12s %10s %8s %10s\n' stack_depth "time s" "x je" "ns/op +"
+	printf '%-12s %10.3f %8s %10s\n' jemalloc "$jt" 1.00 -
+	for d in $DEPTHS; do
+		t=$(median alloc1 "memgc-d$d" 3)
+		[ -n "$t" ] || { printf '%-12s %10s\n' "$d" n/a; continue; }
+		printf '%-12s %10.3f %8s %10.0f\n' "$d" "$t" "$(ratio "$t" "$jt")" \
+			"$(awk -v t="$t" -v j="$jt" -v n="$OPS" 'BEGIN { print (t - j) * 1e9 / n }')"
+	done
+	echo "(ns/op +: memgc's extra time per replacement step, one free and one malloc)"
+fi
+
+[ "${BENCH_STRICT:-0}" = 1 ] && [ $failed = 1 ] && exit 1
+exit 0
