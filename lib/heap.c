@@ -123,17 +123,28 @@ static extent_hooks_t hooks = {
 
 /* ---- set-up ---- */
 
+/* Dirty decay of the object arenas.  The 16-byte header moves common small
+ * requests into size classes whose slabs span several pages (a 28-byte int
+ * becomes 48: 3-page slabs; short strings 80: 5-page slabs).  Freed slab
+ * runs then pile up in the dirty cache until decay runs (jemalloc seems not
+ * to coalesce dirty extents below 16 KiB before that: inferred from its
+ * source, not traced), and with the default 10 s the arena keeps growing
+ * (python bench: 280 MB peak against 95 MB for plain jemalloc).  Measured:
+ * 100 ms gives ~105 MB for ~7% more time; 0 costs up to 2x in time.  This
+ * overrides MALLOC_CONF's dirty_decay_ms for the object arenas. */
+#define OBJ_DIRTY_DECAY_MS 100
+
 static int create_arena(unsigned *ind, bool release_at_once)
 {
 	extent_hooks_t *hp = &hooks;
 	size_t sz = sizeof *ind;
 	if (mg_je_mallctl("arenas.create", ind, &sz, &hp, sizeof hp))
 		return -1;
+	char name[64];
+	ssize_t zero = 0, dirty = release_at_once ? 0 : OBJ_DIRTY_DECAY_MS;
+	snprintf(name, sizeof name, "arena.%u.dirty_decay_ms", *ind);
+	mg_je_mallctl(name, NULL, NULL, &dirty, sizeof dirty);
 	if (release_at_once) {
-		char name[64];
-		ssize_t zero = 0;
-		snprintf(name, sizeof name, "arena.%u.dirty_decay_ms", *ind);
-		mg_je_mallctl(name, NULL, NULL, &zero, sizeof zero);
 		snprintf(name, sizeof name, "arena.%u.muzzy_decay_ms", *ind);
 		mg_je_mallctl(name, NULL, NULL, &zero, sizeof zero);
 	}
