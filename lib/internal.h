@@ -16,6 +16,7 @@
  *
  * Lock ranks, taken only in this order (never the reverse):
  *   1. mg_stats threads lock   2. mg_sites insert lock   3. jemalloc's own
+ *   4. the loader's (dl_iterate_phdr)   5. the world lock (world.c)
  */
 #ifndef MG_INTERNAL_H
 #define MG_INTERNAL_H
@@ -79,6 +80,7 @@ struct mg_options {
 	uint64_t heap_reserve;
 	long arenas;
 	long report_top;
+	long stop_signal;         /* the signal that stops the world (world.c) */
 	char report[256];         /* JSON report path, "" for none */
 	char summary[256];        /* "stderr", "none" or a path */
 };
@@ -194,6 +196,8 @@ void mg_sites_fork_child(void);
 /* The function of module path (loaded at base) that contains ip. */
 bool mg_symtab_lookup(const char *path, uintptr_t ip, uintptr_t base, const char **name,
 		      uintptr_t *off);
+
+/* ---- world.c: stopping the world; its interface is lib/world.h ---- */
 
 /* ---- report.c: the exit report, text and JSON ---- */
 void mg_report_init(void);      /* at start-up: remembers what stderr is */

@@ -62,12 +62,14 @@ static const struct opt table[] = {
 	  "address space reserved for program objects (halved until it fits)" },
 	{ "arenas", OPT_LONG, OFF(arenas), "0", 0, 64, NULL,
 	  "object arenas; 0 is one per CPU, at most 8" },
+	{ "stop_signal", OPT_LONG, OFF(stop_signal), "39", 34, 64, NULL,
+	  "real-time signal that stops the threads for a scan; 39 is SIGRTMIN+5" },
 };
 #define NOPTS (sizeof table / sizeof table[0])
 
 int mg_options_size(const char *s, uint64_t *out)
 {
-	if (!s || !*s || *s == '-' || *s == '+')
+	if (!s || *s < '0' || *s > '9')   /* strtoull would take blanks and a sign */
 		return -1;
 	char *end;
 	errno = 0;
@@ -82,8 +84,10 @@ int mg_options_size(const char *s, uint64_t *out)
 	case 't': case 'T': shift = 40; end++; break;
 	default: break;
 	}
-	if (*end == 'i' || *end == 'B')  /* "Mi", "MB", "MiB" read as binary */
-		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
+	if (shift && *end == 'i')        /* "Mi", "MB", "MiB" read as binary */
+		end++;
+	if (*end == 'B')                 /* and "B" alone as bytes */
+		end++;
 	if (*end || (shift && v > (ULLONG_MAX >> shift)))
 		return -1;
 	*out = v << shift;
@@ -165,6 +169,23 @@ void mg_options_defaults(void)
 		set(&table[i], table[i].def, strlen(table[i].def));
 }
 
+/* The len bytes at s for a message: bytes outside printable ASCII as \xNN,
+ * cut to fit n, so that a newline or an escape sequence in MEMGC_OPTIONS
+ * can neither split the one line of a bad entry nor forge another. */
+static const char *shown(const char *s, size_t len, char *buf, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < len && k + 5 < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c < 0x7f)
+			buf[k++] = (char)c;
+		else
+			k += (size_t)snprintf(buf + k, n - k, "\\x%02x", c);
+	}
+	buf[k] = '\0';
+	return buf;
+}
+
 static const struct opt *lookup(const char *k, size_t len)
 {
 	for (size_t i = 0; i < NOPTS; i++)
@@ -182,11 +203,12 @@ int mg_options_parse(const char *s)
 		const char *end = strchr(s, ':');
 		size_t len = end ? (size_t)(end - s) : strlen(s);
 		const char *eq = memchr(s, '=', len);
+		char text[512];
 		if (len == 0) {
 			/* empty entry ("a=1::b=2"): nothing to set */
 		} else if (!eq) {
-			mg_log("MEMGC_OPTIONS: '%.*s' has no '=': write key=value, entries separated by ':'",
-			       (int)len, s);
+			mg_log("MEMGC_OPTIONS: '%s' has no '=': write key=value, entries separated by ':'",
+			       shown(s, len, text, sizeof text));
 			bad++;
 		} else {
 			const struct opt *o = lookup(s, (size_t)(eq - s));
@@ -198,14 +220,15 @@ int mg_options_parse(const char *s)
 				for (size_t i = 0; i < NOPTS && n < sizeof names; i++)
 					n += (size_t)snprintf(names + n, sizeof names - n, "%s%s",
 							      i ? " " : "", table[i].name);
-				mg_log("MEMGC_OPTIONS: unknown option '%.*s'; known: %s",
-				       (int)(eq - s), s, names);
+				mg_log("MEMGC_OPTIONS: unknown option '%s'; known: %s",
+				       shown(s, (size_t)(eq - s), text, sizeof text), names);
 				bad++;
 			} else if (set(o, v, vlen)) {
 				char what[256];
 				describe(o, what, sizeof what);
-				mg_log("MEMGC_OPTIONS: bad value '%.*s' for %s: expected %s; using %s",
-				       (int)vlen, v, o->name, what, o->def[0] ? o->def : "\"\"");
+				mg_log("MEMGC_OPTIONS: bad value '%s' for %s: expected %s; using %s",
+				       shown(v, vlen, text, sizeof text), o->name, what,
+				       o->def[0] ? o->def : "\"\"");
 				set(o, o->def, strlen(o->def));
 				bad++;
 			}

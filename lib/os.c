@@ -1,6 +1,7 @@
 /* os.c: the Linux primitives memgc stands on (mmap, madvise, /proc).
  *
- * Nothing else in lib/ calls the kernel for memory or reads /proc; none of
+ * Nothing else in lib/ calls the kernel for memory or reads /proc, but
+ * world.c (threads, signals, futexes, /proc/self/{task,maps}); none of
  * these functions allocates, so they are safe inside malloc and at exit.
  * errno is preserved by every one of them.
  */
