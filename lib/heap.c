@@ -38,7 +38,6 @@ static pthread_mutex_t region_lock = PTHREAD_MUTEX_INITIALIZER;
 #define MAX_ARENAS 64
 static unsigned obj_arena[MAX_ARENAS], nobj, large_arena;
 static size_t large_release;
-static bool ready;
 
 /* ---- extent hooks: jemalloc's object arenas grow only inside the region ---- */
 
@@ -192,13 +191,7 @@ int mg_heap_init(void)
 		return -1;
 	}
 	large_release = (size_t)mg_opt.large_release;
-	__atomic_store_n(&ready, true, __ATOMIC_RELEASE);
 	return 0;
-}
-
-bool mg_heap_ready(void)
-{
-	return __atomic_load_n(&ready, __ATOMIC_ACQUIRE);
 }
 
 /* Gives a new block its object arena (fresh) and binds the calling thread

@@ -125,7 +125,6 @@ static inline bool mg_heap_readable(const void *p)
 	       (uintptr_t)p < __atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE);
 }
 int mg_heap_init(void);               /* 0, or -1 with a message */
-bool mg_heap_ready(void);
 /* Allocates n bytes aligned to align (a power of two, at least 16), zeroed
  * on request; the header records site.  NULL on failure (errno untouched). */
 void *mg_heap_alloc(size_t n, size_t align, bool zero, uint32_t site);
