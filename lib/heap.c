@@ -265,6 +265,18 @@ static inline size_t usable_of(void *base, size_t req, unsigned lg_al, size_t of
 
 /* ---- objects ---- */
 
+/* The jemalloc request for an object of n bytes placed off after its block. */
+static inline size_t req_of(size_t n, size_t off)
+{
+	return (n ? n : 1) + off;
+}
+
+static inline int align_flags(unsigned lg)
+{
+	return lg ? MALLOCX_LG_ALIGN(lg) : 0;
+}
+
+
 void *mg_heap_alloc(size_t n, size_t align, bool zero, uint32_t site)
 {
 	struct mg_thread *t = mg_stats_get();
@@ -272,8 +284,8 @@ void *mg_heap_alloc(size_t n, size_t align, bool zero, uint32_t site)
 	size_t off = mg_hdr_offset(lg);
 	if (MG_UNLIKELY(n > MG_HDR_SIZE_MAX - off))
 		return NULL;
-	size_t req = (n ? n : 1) + off;
-	int flags = flags_for(t, req) | (lg ? MALLOCX_LG_ALIGN(lg) : 0) | (zero ? MALLOCX_ZERO : 0);
+	size_t req = req_of(n, off);
+	int flags = flags_for(t, req) | align_flags(lg) | (zero ? MALLOCX_ZERO : 0);
 	char *base = MG_LIKELY(flags == 0) ? mg_je_malloc(req) : mg_je_mallocx(req, flags);
 	if (MG_UNLIKELY(!base))
 		return NULL;
@@ -331,22 +343,42 @@ static inline bool live(const void *p)
 	return mg_heap_readable(p) && mg_hdr_live(p);
 }
 
+/* A live object's jemalloc block, decoded from its header once. */
+struct block {
+	char *base;
+	size_t n, off, req, usable;
+	unsigned lg;
+};
+
+static inline struct block block_of(void *p)
+{
+	const struct mg_hdr *h = mg_hdr_of(p);
+	struct block b;
+	b.n = mg_hdr_size(h);
+	b.lg = mg_hdr_lgal(h);
+	b.off = mg_hdr_offset(b.lg);
+	b.req = req_of(b.n, b.off);
+	b.base = (char *)p - b.off;
+	b.usable = usable_of(b.base, b.req, b.lg, b.off);
+	return b;
+}
+
+static inline void clear_live(void *p)
+{
+	mg_hdr_of(p)->info &= ~((uint64_t)MG_FLAG_LIVE << MG_HDR_FLAGS_SHIFT);
+}
+
 int mg_heap_free(void *p, void *caller)
 {
 	if (MG_UNLIKELY(!live(p))) {
 		bad_pointer("free", p, caller);
 		return -1;
 	}
-	struct mg_hdr *h = mg_hdr_of(p);
-	h->info &= ~((uint64_t)MG_FLAG_LIVE << MG_HDR_FLAGS_SHIFT);
-	size_t n = mg_hdr_size(h);
-	unsigned lg = mg_hdr_lgal(h);
-	size_t off = mg_hdr_offset(lg);
-	size_t req = (n ? n : 1) + off;
-	char *base = (char *)p - off;
+	clear_live(p);
+	struct block b = block_of(p);
 	struct mg_thread *t = mg_stats_get();
-	mg_stats_free(t, n, usable_of(base, req, lg, off));
-	mg_je_sdallocx(base, req, flags_for(t, req) | (lg ? MALLOCX_LG_ALIGN(lg) : 0));
+	mg_stats_free(t, b.n, b.usable);
+	mg_je_sdallocx(b.base, b.req, flags_for(t, b.req) | align_flags(b.lg));
 	return 0;
 }
 
@@ -356,35 +388,31 @@ void *mg_heap_realloc(void *p, size_t n, uint32_t site, void *caller)
 		bad_pointer("realloc", p, caller);
 		return NULL;
 	}
-	struct mg_hdr *h = mg_hdr_of(p);
-	size_t on = mg_hdr_size(h);
-	unsigned lg = mg_hdr_lgal(h);
-	size_t off = mg_hdr_offset(lg);
-	if (n > MG_HDR_SIZE_MAX - off)
+	struct block b = block_of(p);
+	if (n > MG_HDR_SIZE_MAX - b.off)
 		return NULL;
-	size_t oreq = (on ? on : 1) + off, nreq = (n ? n : 1) + off;
-	char *base = (char *)p - off;
+	size_t nreq = req_of(n, b.off);
 	struct mg_thread *t = mg_stats_get();
-	size_t ou = usable_of(base, oreq, lg, off);
+	const struct mg_hdr *h = mg_hdr_of(p);
 	unsigned gen = mg_hdr_gen(h), fl = mg_hdr_flags(h);
-	if (!lg && mg_heap_usable_class(nreq) == ou + off &&
-	    (oreq >= large_release) == (nreq >= large_release)) {
+	if (!b.lg && mg_heap_usable_class(nreq) == b.usable + b.off &&
+	    (b.req >= large_release) == (nreq >= large_release)) {
 		mg_hdr_write(p, n, 0, gen, fl, site);
-		mg_stats_resize(t, on, ou, n, ou);
+		mg_stats_resize(t, b.n, b.usable, n, b.usable);
 		return p;
 	}
 	/* Not live from here: once rallocx frees the old block, another thread
 	 * may be handed it. */
-	h->info &= ~((uint64_t)MG_FLAG_LIVE << MG_HDR_FLAGS_SHIFT);
-	char *nbase = mg_je_rallocx(base, nreq, flags_for(t, nreq) | (lg ? MALLOCX_LG_ALIGN(lg) : 0));
+	clear_live(p);
+	char *nbase = mg_je_rallocx(b.base, nreq, flags_for(t, nreq) | align_flags(b.lg));
 	if (!nbase) {
 		mg_hdr_set_flags(p, fl);
 		return NULL;
 	}
-	void *user = nbase + off;
-	mg_hdr_write(user, n, lg, gen, fl, site);
+	void *user = nbase + b.off;
+	mg_hdr_write(user, n, b.lg, gen, fl, site);
 	mg_stats_log(t, user);
-	mg_stats_resize(t, on, ou, n, usable_of(nbase, nreq, lg, off));
+	mg_stats_resize(t, b.n, b.usable, n, usable_of(nbase, nreq, b.lg, b.off));
 	return user;
 }
 
@@ -394,44 +422,33 @@ size_t mg_heap_xalloc(void *p, size_t n, size_t extra, void *caller)
 		bad_pointer("xallocx", p, caller);
 		return 0;
 	}
-	const struct mg_hdr *h = mg_hdr_of(p);
-	size_t on = mg_hdr_size(h);
-	unsigned lg = mg_hdr_lgal(h);
-	size_t off = mg_hdr_offset(lg);
-	size_t oreq = (on ? on : 1) + off;
-	char *base = (char *)p - off;
-	size_t ou = usable_of(base, oreq, lg, off);
-	if (n > MG_HDR_SIZE_MAX - off || extra > MG_HDR_SIZE_MAX - off - n)
-		return ou;
+	struct block b = block_of(p);
+	if (n > MG_HDR_SIZE_MAX - b.off || extra > MG_HDR_SIZE_MAX - b.off - n)
+		return b.usable;
 	size_t want = n + extra;
 	size_t nu;
-	if ((oreq >= large_release) != ((want ? want : 1) + off >= large_release))
-		nu = ou;   /* would change arena: not in place */
+	if ((b.req >= large_release) != (req_of(want, b.off) >= large_release))
+		nu = b.usable;   /* would change arena: not in place */
 	else
-		nu = mg_je_xallocx(base, (n ? n : 1) + off, extra, lg ? MALLOCX_LG_ALIGN(lg) : 0) - off;
-	size_t nn = nu < n ? on : (want < nu ? want : nu);
+		nu = mg_je_xallocx(b.base, req_of(n, b.off), extra, align_flags(b.lg)) - b.off;
+	size_t nn = nu < n ? b.n : (want < nu ? want : nu);
 	/* The size must keep naming the block's size class (free hands it to
 	 * sdallocx, usable_of computes from it): when jemalloc kept the block
 	 * (a shrink to a smaller class, or across large_release) so does the
 	 * header. */
-	if (mg_je_nallocx((nn ? nn : 1) + off, lg ? MALLOCX_LG_ALIGN(lg) : 0) != nu + off)
-		nn = on;
-	if (nn != on || nu != ou) {
-		mg_hdr_write(p, nn, lg, mg_hdr_gen(h), mg_hdr_flags(h), mg_hdr_site(h));
-		mg_stats_resize(mg_stats_get(), on, ou, nn, nu);
+	if (mg_je_nallocx(req_of(nn, b.off), align_flags(b.lg)) != nu + b.off)
+		nn = b.n;
+	if (nn != b.n || nu != b.usable) {
+		const struct mg_hdr *h = mg_hdr_of(p);
+		mg_hdr_write(p, nn, b.lg, mg_hdr_gen(h), mg_hdr_flags(h), mg_hdr_site(h));
+		mg_stats_resize(mg_stats_get(), b.n, b.usable, nn, nu);
 	}
 	return nu;
 }
 
 size_t mg_heap_usable(const void *p)
 {
-	if (!live(p))
-		return 0;
-	const struct mg_hdr *h = mg_hdr_of(p);
-	size_t n = mg_hdr_size(h);
-	unsigned lg = mg_hdr_lgal(h);
-	size_t off = mg_hdr_offset(lg);
-	return usable_of((char *)p - off, (n ? n : 1) + off, lg, off);
+	return live(p) ? block_of((void *)p).usable : 0;
 }
 
 int mg_heap_trim(void)
