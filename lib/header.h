@@ -20,6 +20,14 @@
  * flags bit 0 (MG_FLAG_LIVE) is the truth about liveness: set by alloc,
  * cleared by free in the same cache line free has to read anyway.  An
  * object is live  <=>  its header is valid and MG_FLAG_LIVE is set.
+ * flags bit 1 (MG_FLAG_IGNORED): memgc_ignore()d, never reported or freed.
+ * flags bit 2 (MG_FLAG_OWN): allocated by glibc for one of memgc's own
+ * threads (its DTV): not counted as the program's, never reported or freed.
+ *
+ * gen is the object's generation (collect.c): 0 at birth, one up per
+ * collection survived, up to 2; 3 (MG_GEN_FROZEN) is memgc_freeze()'s
+ * permanent generation.  gen is written only while the world is stopped
+ * (a running thread may be freeing the object, and free rewrites the word).
  */
 #ifndef MG_HEADER_H
 #define MG_HEADER_H
@@ -40,6 +48,9 @@ struct mg_hdr {
 #define MG_HDR_FLAGS_SHIFT 56
 #define MG_HDR_CHECKED_MASK ((UINT64_C(1) << MG_HDR_GEN_SHIFT) - 1)
 #define MG_FLAG_LIVE 1u
+#define MG_FLAG_IGNORED 2u
+#define MG_FLAG_OWN 4u         /* memgc's own, made by glibc for a memgc thread */
+#define MG_GEN_FROZEN 3u
 
 extern uint64_t mg_hdr_secret;
 
@@ -87,6 +98,13 @@ static inline void mg_hdr_set_flags(void *user, unsigned flags)
 	struct mg_hdr *h = mg_hdr_of(user);
 	h->info = (h->info & ~(UINT64_C(0xff) << MG_HDR_FLAGS_SHIFT)) |
 		  (uint64_t)flags << MG_HDR_FLAGS_SHIFT;
+}
+
+/* Only while the world is stopped (see above). */
+static inline void mg_hdr_set_gen(void *user, unsigned gen)
+{
+	struct mg_hdr *h = mg_hdr_of(user);
+	h->info = (h->info & ~(UINT64_C(3) << MG_HDR_GEN_SHIFT)) | (uint64_t)gen << MG_HDR_GEN_SHIFT;
 }
 
 static inline uint64_t mg_hdr_size(const struct mg_hdr *h) { return h->info & MG_HDR_SIZE_MAX; }

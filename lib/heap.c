@@ -38,6 +38,18 @@ static pthread_mutex_t region_lock = PTHREAD_MUTEX_INITIALIZER;
 #define MAX_ARENAS 64
 static unsigned obj_arena[MAX_ARENAS], nobj, large_arena;
 static size_t large_release;
+/* The largest extent jemalloc has had from the hooks, or made by merging:
+ * no object is larger, so no object starts further below an address it
+ * holds (mg_index_find's bound). */
+size_t mg_heap_max_extent;
+
+static void note_extent(size_t size)
+{
+	size_t cur = __atomic_load_n(&mg_heap_max_extent, __ATOMIC_RELAXED);
+	while (size > cur && !__atomic_compare_exchange_n(&mg_heap_max_extent, &cur, size, true,
+							  __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
 
 /* ---- extent hooks: jemalloc's object arenas grow only inside the region ---- */
 
@@ -59,6 +71,7 @@ static void *hook_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t a
 	}
 	pthread_mutex_unlock(&region_lock);
 	if (ret) {
+		note_extent(size);
 		*zero = true;   /* never handed out before: fresh zero pages */
 		*commit = true;
 	}
@@ -109,7 +122,8 @@ static bool hook_split(extent_hooks_t *h, void *addr, size_t size, size_t a, siz
 static bool hook_merge(extent_hooks_t *h, void *a, size_t sa, void *b, size_t sb,
 		       bool committed, unsigned ind)
 {
-	(void)h; (void)a; (void)sa; (void)b; (void)sb; (void)committed; (void)ind;
+	(void)h; (void)a; (void)b; (void)committed; (void)ind;
+	note_extent(sa + sb);
 	return false;
 }
 
@@ -374,10 +388,11 @@ int mg_heap_free(void *p, void *caller)
 		bad_pointer("free", p, caller);
 		return -1;
 	}
+	bool young = mg_hdr_gen(mg_hdr_of(p)) == 0;
 	clear_live(p);
 	struct block b = block_of(p);
 	struct mg_thread *t = mg_stats_get();
-	mg_stats_free(t, b.n, b.usable);
+	mg_stats_free(t, b.n, b.usable, young);
 	mg_je_sdallocx(b.base, b.req, flags_for(t, b.req) | align_flags(b.lg));
 	return 0;
 }
@@ -401,18 +416,22 @@ void *mg_heap_realloc(void *p, size_t n, uint32_t site, void *caller)
 		mg_stats_resize(t, b.n, b.usable, n, b.usable);
 		return p;
 	}
-	/* Not live from here: once rallocx frees the old block, another thread
-	 * may be handed it. */
-	clear_live(p);
-	char *nbase = mg_je_rallocx(b.base, nreq, flags_for(t, nreq) | align_flags(b.lg));
-	if (!nbase) {
-		mg_hdr_set_flags(p, fl);
+	/* A new object, live and logged before the copy: a collection that
+	 * stops this thread anywhere in between finds the pointers the object
+	 * holds in the old copy or in the new one (jemalloc's rallocx would
+	 * copy into a block that is neither). */
+	int flags = flags_for(t, nreq) | align_flags(b.lg);
+	char *nbase = MG_LIKELY(flags == 0) ? mg_je_malloc(nreq) : mg_je_mallocx(nreq, flags);
+	if (!nbase)
 		return NULL;
-	}
 	void *user = nbase + b.off;
-	mg_hdr_write(user, n, b.lg, gen, fl, site);
+	mg_hdr_write(user, n, b.lg, 0, fl, site);
 	mg_stats_log(t, user);
-	mg_stats_resize(t, b.n, b.usable, n, usable_of(nbase, nreq, b.lg, b.off));
+	size_t nu = usable_of(nbase, nreq, b.lg, b.off);
+	memcpy(user, p, nu < b.usable ? nu : b.usable);   /* all a program may have written */
+	clear_live(p);
+	mg_je_sdallocx(b.base, b.req, flags_for(t, b.req) | align_flags(b.lg));
+	mg_stats_resize(t, b.n, b.usable, n, nu);
 	return user;
 }
 
@@ -449,6 +468,17 @@ size_t mg_heap_xalloc(void *p, size_t n, size_t extra, void *caller)
 size_t mg_heap_usable(const void *p)
 {
 	return live(p) ? block_of((void *)p).usable : 0;
+}
+
+/* The live object p was made for memgc itself: flag it, uncount it. */
+void mg_heap_disown(void *p)
+{
+	if (!live(p) || (mg_hdr_flags(mg_hdr_of(p)) & MG_FLAG_OWN))
+		return;
+	struct block b = block_of(p);
+	__atomic_fetch_or(&mg_hdr_of(p)->info, (uint64_t)MG_FLAG_OWN << MG_HDR_FLAGS_SHIFT,
+			  __ATOMIC_RELAXED);
+	mg_stats_disown(b.n, b.usable);
 }
 
 int mg_heap_trim(void)
@@ -500,6 +530,13 @@ void *mg_heap_boot_alloc(size_t n)
 bool mg_heap_boot_owns(const void *p)
 {
 	return (uintptr_t)p - (uintptr_t)boot < sizeof boot;
+}
+
+void mg_heap_boot_range(uintptr_t *lo, uintptr_t *hi)
+{
+	size_t used = __atomic_load_n(&boot_used, __ATOMIC_RELAXED);
+	*lo = (uintptr_t)boot;
+	*hi = (uintptr_t)boot + (used < sizeof boot ? used : sizeof boot);
 }
 
 size_t mg_heap_boot_size(const void *p)

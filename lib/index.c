@@ -111,23 +111,28 @@ static inline long word_last(size_t w, unsigned b)
 	return m ? (long)(w * 64 + 63 - (unsigned)__builtin_clzll(m)) : -1;
 }
 
-/* The highest granule g' <= g with its L0 bit set, or -1. */
-static long prev_start(size_t g)
+/* The highest granule g' <= g with its L0 bit set, or -1; none below
+ * granule floor is looked for (the L0 word holding floor may still give
+ * one a little below it, which the caller rejects). */
+static long prev_start(size_t g, size_t floor)
 {
 	long r = word_last(g >> 6, g & 63);
 	if (r >= 0)
 		return r;
+	size_t f1 = floor >> 6, f2 = floor >> 12;
 	size_t j1 = g >> 6;              /* search L1 entries in [lo1, j1) */
 	size_t lo1 = j1 & ~(size_t)63;
 	for (;;) {
 		long k1;
-		while ((k1 = last_set(l1, lo1, j1)) >= 0) {
+		while ((k1 = last_set(l1, lo1 > f1 ? lo1 : f1, j1)) >= 0) {
 			r = word_last((size_t)k1, 63);
 			if (r >= 0)
 				return r;
 			j1 = (size_t)k1;   /* a stale summary byte: look lower */
 		}
-		long k2 = last_set(l2, 0, lo1 >> 6);
+		if ((lo1 >> 6) <= f2)
+			return -1;
+		long k2 = last_set(l2, f2, lo1 >> 6);
 		if (k2 < 0)
 			return -1;
 		lo1 = (size_t)k2 << 6;
@@ -141,8 +146,11 @@ void *mg_index_find(const void *a)
 	if ((uintptr_t)a < base + MG_HDR || (uintptr_t)a >= __atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE))
 		return NULL;
 	/* The nearest live start at or below a: objects are disjoint, so if it
-	 * does not hold a, no object does.  Stale starts are passed over. */
-	for (long s = prev_start(granule(a)); s >= 0; s = s ? prev_start((size_t)s - 1) : -1) {
+	 * does not hold a, no object does.  Stale starts are passed over.  No
+	 * object is larger than the largest extent: none starts further down. */
+	size_t span = __atomic_load_n(&mg_heap_max_extent, __ATOMIC_RELAXED) / MG_HDR + 1;
+	size_t g = granule(a), floor = g > span ? g - span : 0;
+	for (long s = prev_start(g, floor); s >= (long)floor; s = s ? prev_start((size_t)s - 1, floor) : -1) {
 		void *start = (void *)(base + (uintptr_t)s * MG_HDR);
 		if (!mg_hdr_live(start))
 			continue;
@@ -154,9 +162,22 @@ void *mg_index_find(const void *a)
 	return NULL;
 }
 
+/* The L1 and L2 entries that cover the mapped part of the region. */
+static void used_extent(size_t *n1, size_t *n2)
+{
+	size_t used = (__atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE) - base) / MG_HDR;
+	*n1 = used / 64 + 1;
+	*n2 = used / 4096 + 1;
+	if (*n1 > ngranules / 64 + 1)
+		*n1 = ngranules / 64 + 1;
+	if (*n2 > ngranules / 4096 + 1)
+		*n2 = ngranules / 4096 + 1;
+}
+
 int mg_index_foreach(int (*fn)(void *user, void *arg), void *arg)
 {
-	size_t n2 = ngranules / 4096 + 1, n1 = ngranules / 64 + 1;
+	size_t n1, n2;
+	used_extent(&n1, &n2);
 	for (size_t k2 = 0; k2 < n2; k2++) {
 		if (!l2[k2])
 			continue;
@@ -179,27 +200,48 @@ int mg_index_foreach(int (*fn)(void *user, void *arg), void *arg)
 	return 0;
 }
 
-/* Clears the L0 bits whose object is no longer live.  Only while no other
+/* Clears the L0 bits whose object is no longer live, and calls fn (when
+ * not NULL) for each live object, in address order.  Only while no other
  * thread allocates (the world stopped, or a test): a concurrent allocation
  * could set a bit between the header read and the clear. */
-size_t mg_index_sweep(void)
+size_t mg_index_sweep_foreach(void (*fn)(void *user, void *arg), void *arg)
 {
-	size_t cleared = 0, n1 = ngranules / 64 + 1;
-	for (size_t k1 = 0; k1 < n1; k1++) {
-		if (!l1[k1] || !l0[k1])
+	size_t cleared = 0, n1, n2;
+	used_extent(&n1, &n2);
+	for (size_t k2 = 0; k2 < n2; k2++) {
+		if (!l2[k2])
 			continue;
-		uint64_t m = l0[k1], keep = m;
-		while (m) {
-			unsigned b = (unsigned)__builtin_ctzll(m);
-			m &= m - 1;
-			if (!mg_hdr_live((void *)(base + (k1 * 64 + b) * MG_HDR))) {
-				keep &= ~(UINT64_C(1) << b);
-				cleared++;
+		bool any = false;
+		for (size_t k1 = k2 << 6; k1 < (k2 << 6) + 64 && k1 < n1; k1++) {
+			if (!l1[k1])
+				continue;
+			uint64_t m = l0[k1], keep = m;
+			while (m) {
+				unsigned b = (unsigned)__builtin_ctzll(m);
+				m &= m - 1;
+				void *u = (void *)(base + (k1 * 64 + b) * MG_HDR);
+				if (!mg_hdr_live(u)) {
+					keep &= ~(UINT64_C(1) << b);
+					cleared++;
+				} else if (fn) {
+					fn(u, arg);
+				}
 			}
+			l0[k1] = keep;
+			if (keep)
+				any = true;
+			else
+				l1[k1] = 0;
 		}
-		l0[k1] = keep;
+		if (!any)
+			l2[k2] = 0;
 	}
 	return cleared;
+}
+
+size_t mg_index_sweep(void)
+{
+	return mg_index_sweep_foreach(NULL, NULL);
 }
 
 /* Every object memgc's counters call live must be found by the index:

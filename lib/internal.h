@@ -52,6 +52,33 @@ size_t mg_os_page(void);
 /* Reads up to n-1 bytes of a small file, NUL-terminated; length or -1. */
 ssize_t mg_os_read_file(const char *path, char *buf, size_t n);
 unsigned mg_os_ncpu(void);
+/* memgc's own mappings (every mg_os_map one): fn is called for each until
+ * it returns non-zero, which is returned.  Lock-free. */
+int mg_os_own_foreach(int (*fn)(uintptr_t start, size_t size, void *arg), void *arg);
+unsigned mg_os_own_lost(void);   /* own mappings the list had no room for */
+/* Reads the file at path through buf (size bytes; longer lines are cut)
+ * and calls fn per line (NUL-terminated, no newline) until it returns
+ * non-zero, which is returned; -1 when the file cannot be opened.  No
+ * malloc. */
+int mg_os_lines(const char *path, char *buf, size_t size, int (*fn)(char *line, void *arg),
+		void *arg);
+/* One mapping of /proc/self/maps. */
+struct mg_os_vma {
+	uintptr_t start, end;
+	char perms[5];          /* "rw-p" */
+	const char *path;       /* "" for anonymous, "[stack]", a file, ... */
+};
+/* Reads /proc/self/maps through buf (size bytes; longer lines are cut) and
+ * calls fn per mapping until it returns non-zero; returns that, or -1 when
+ * the file cannot be opened.  No malloc. */
+/* /proc/self/pagemap, or -1 */
+int mg_os_pagemap_open(void);
+/* Calls fn for the runs of [lo, hi) (anonymous memory) whose pages are
+ * present or swapped: the rest was never written and reads as zeros. */
+void mg_os_touched_runs(int fd, uintptr_t lo, uintptr_t hi,
+			void (*fn)(uintptr_t lo, uintptr_t hi));
+int mg_os_maps_foreach(char *buf, size_t size, int (*fn)(const struct mg_os_vma *v, void *arg),
+		       void *arg);
 
 /* ---- log.c: messages on stderr, formatted without malloc ---- */
 void mg_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -70,6 +97,7 @@ int mg_out_flush(struct mg_out *o);                      /* 0, or -1 after any w
 /* ---- options.c: the one table of options ---- */
 enum mg_summary { MG_SUMMARY_NONE, MG_SUMMARY_STDERR, MG_SUMMARY_FILE };
 enum mg_on_error { MG_ON_ERROR_ABORT, MG_ON_ERROR_WARN };
+enum mg_mode { MG_MODE_ACCOUNT, MG_MODE_RECLAIM };
 struct mg_options {
 	bool help;
 	int on_error;             /* enum mg_on_error */
@@ -81,6 +109,13 @@ struct mg_options {
 	long arenas;
 	long report_top;
 	long stop_signal;         /* the signal that stops the world (world.c) */
+	int mode;                 /* enum mg_mode */
+	bool gc;                  /* automatic collections */
+	long gc_debug;            /* MEMGC_DEBUG_* at start */
+	bool interior;            /* interior pointers keep objects reachable */
+	bool leak_check;          /* a full collection at exit */
+	long exitcode;            /* exit status when it finds leaks; 0: unchanged */
+	long mark_stack;          /* mark stack entries */
 	char report[256];         /* JSON report path, "" for none */
 	char summary[256];        /* "stderr", "none" or a path */
 };
@@ -108,12 +143,16 @@ int mg_index_foreach(int (*fn)(void *user, void *arg), void *arg);
 /* The number of live objects the maps reach (equal to the counters' live
  * objects when the threads are quiet). */
 size_t mg_index_check(void);
-/* Drops stale L0 bytes; only while no other thread allocates. */
+/* Drops stale L0 bits (and summary bytes over nothing); only while no
+ * other thread allocates.  Returns the bits dropped. */
 size_t mg_index_sweep(void);
+/* The same, calling fn for every live object on the way. */
+size_t mg_index_sweep_foreach(void (*fn)(void *user, void *arg), void *arg);
 
 /* ---- heap.c: the region, the object arenas, alloc and free ---- */
 extern uintptr_t mg_heap_base, mg_heap_end;   /* reserved region */
 extern uintptr_t mg_heap_bump;                /* [base, bump) is mapped */
+extern size_t mg_heap_max_extent;             /* no object is larger */
 static inline bool mg_heap_owns(const void *p)
 {
 	return (uintptr_t)p - mg_heap_base < mg_heap_end - mg_heap_base;
@@ -138,7 +177,8 @@ void *mg_heap_realloc(void *p, size_t n, uint32_t site, void *caller);
 /* Resizes in place if it can; returns the resulting usable size. */
 size_t mg_heap_xalloc(void *p, size_t n, size_t extra, void *caller);
 size_t mg_heap_usable(const void *p);         /* 0 when p is not live */
-int mg_heap_trim(void);            /* purge every arena; 0 or an errno value */
+int mg_heap_trim(void);
+void mg_heap_disown(void *p);      /* a live object made for memgc by glibc */            /* purge every arena; 0 or an errno value */
 size_t mg_heap_usable_class(size_t n);         /* jemalloc's usable size for n */
 /* Memory for memgc itself: never from the object arenas, never scanned. */
 void *mg_heap_meta_alloc(size_t n);
@@ -152,6 +192,7 @@ void mg_heap_fork_child(void);
 void *mg_heap_boot_alloc(size_t n);
 bool mg_heap_boot_owns(const void *p);
 size_t mg_heap_boot_size(const void *p);
+void mg_heap_boot_range(uintptr_t *lo, uintptr_t *hi);    /* what it has handed out */
 
 /* ---- stats.c: per-thread counters and the CPython-style counts ----
  * The fast-path updaters are inline in stats.h. */
@@ -167,6 +208,8 @@ void mg_stats_read(struct memgc_heap_stats *st);
 void mg_stats_counts(long counts[3]);
 void mg_stats_thresholds(long t[3]);
 void mg_stats_set_thresholds(const long t[3]);
+void mg_stats_collected(int gen);   /* resets the counts after a collection */
+void mg_stats_disown(size_t bytes, size_t usable);   /* an allocation that was memgc's */
 void mg_stats_error(void);
 void mg_stats_foreign_free(void);
 void mg_stats_fork_prepare(void);
@@ -197,6 +240,114 @@ bool mg_symtab_lookup(const char *path, uintptr_t ip, uintptr_t base, const char
 		      uintptr_t *off);
 
 /* ---- world.c: stopping the world; its interface is lib/world.h ---- */
+
+/* ---- mark.c: conservative marking (see mark.c for the invariants) ---- */
+struct mg_world;
+/* Prepares a marking of generations 0..gen; 0, or -1 without memory. */
+int mg_mark_begin(int gen, bool interior_pointers);
+bool mg_mark_condemned(const void *user);   /* live object a collection may find unreachable */
+bool mg_mark_test(const void *user);
+void mg_mark_clear(const void *user);
+void mg_mark_word(uintptr_t v);             /* one root word */
+void mg_mark_word_interior(uintptr_t v);    /* one root word, interior pointers or not */
+void mg_mark_range(uintptr_t lo, uintptr_t hi);   /* the aligned words of [lo, hi) */
+void mg_mark_object(const void *user);      /* the words of a live object */
+void mg_mark_drain(void);                   /* scans until the mark stack is empty */
+uint64_t mg_mark_scanned(void);             /* bytes scanned since mg_mark_begin */
+uint64_t mg_mark_overflows(void);           /* mark stack overflows since start */
+size_t mg_mark_check(void);                 /* set mark bits: 0 between collections */
+
+/* ---- roots.c: the roots of a collection ---- */
+int mg_roots_init(void);
+/* Marks from every root of the stopped world w (the caller's own stack and
+ * registers only if self_root); returns the bytes scanned. */
+uint64_t mg_roots_scan(const struct mg_world *w, bool self_root);
+/* 0, or EEXIST / ENOSPC / EFAULT (not readable memory). */
+int mg_roots_register(const void *start, size_t size);
+int mg_roots_unregister(const void *start);   /* 0 or ENOENT */
+/* For the calling thread's collections: its stack is a root from floor up
+ * (0: from where the world was stopped).  See MG_SELF_ROOT_CALL. */
+void mg_roots_self_floor(uintptr_t floor);
+void mg_roots_lock(void);      /* held by the collector across the stop */
+void mg_roots_unlock(void);
+void mg_roots_own_thread(void);        /* the calling thread is memgc's: not a root */
+void mg_roots_own_thread_exit(void);
+bool mg_roots_is_own(pid_t tid);
+void mg_roots_thread_exit(void);       /* the calling thread is exiting: its stack dies */
+void mg_roots_fork_child(void);
+
+/* ---- cycles.c: the unreachable, classified ---- */
+enum mg_leak_kind { MG_LEAK_DIRECT, MG_LEAK_INDIRECT, MG_LEAK_CYCLE };
+#define MG_CYCLE_SITES 8
+struct mg_leak_group {
+	int kind;               /* enum mg_leak_kind */
+	uint32_t site;          /* direct, indirect: the site; cycle: its largest member's */
+	uint64_t objects, bytes;
+	uint32_t nsites;        /* cycle: distinct member sites kept in sites[] */
+	uint32_t sites[MG_CYCLE_SITES];
+};
+struct mg_leaks {
+	bool checked;
+	uint64_t objects, bytes;
+	uint64_t direct_objects, direct_bytes;
+	uint64_t indirect_objects, indirect_bytes;
+	uint64_t cycles, cycle_objects, cycle_bytes;
+	struct mg_leak_group *groups;    /* largest first; mg_os_map'd */
+	size_t ngroups, groups_cap;
+};
+/* Classifies the unreachable objects objs[0..n) (sorted by address, none
+ * freed while this runs) into out, replacing what it held.  0, or -1
+ * without memory (then out->checked is false). */
+int mg_cycles_classify(void *const *objs, size_t n, struct mg_leaks *out);
+
+/* ---- collect.c: collections, the collector thread, the gc API state ---- */
+/* Calls fn(arg) so that a collection it makes on this thread takes the
+ * caller's stack from the caller's frame up: __builtin_unwind_init() spills
+ * the caller's callee-saved registers into this frame, and the floor is
+ * the frame of a function called from here.  Defined in collect.c. */
+long mg_collect_as_caller(long (*fn)(long arg), long arg);
+struct mg_collect_result {
+	int gen;
+	uint64_t found_objects, found_bytes;   /* unreachable objects found */
+	uint64_t freed_objects, freed_bytes;   /* of those, freed (mode=reclaim) */
+	uint64_t pause_ns, total_ns, scanned_bytes;
+};
+void mg_collect_init(void);
+/* Collects generations 0..gen now, on the calling thread; after a
+ * generation-2 collection every arena is purged.  self_root: the calling
+ * thread's own stack and registers are roots (memgc_collect); false for
+ * memgc's own threads.  0, or -1 with errno EAGAIN (the world could not be
+ * stopped) or EDEADLK (inside a collection callback). */
+int mg_collect(int gen, bool self_root, struct mg_collect_result *r);
+void mg_collect_stats(struct memgc_gc_stats st[3]);
+/* Called first by every thread memgc starts (collector, control server,
+ * timeline): its stack and registers are never roots, and it must not hold
+ * pointers to program objects across a stop. */
+void mg_collect_own_thread(void);
+/* count[0] passed threshold[0]: wakes the collector thread.  Called inside
+ * malloc: never collects there. */
+void mg_collect_wake(void);
+/* The exit leak check: a full collection that frees nothing, classified. */
+const struct mg_leaks *mg_collect_leak_check(void);
+const struct mg_leaks *mg_collect_leaks(void);    /* its result, or NULL */
+bool mg_collect_enabled(void);
+void mg_collect_enable(bool on);
+/* memgc_collect(): the unreachable objects found, or -1 (errno set). */
+long mg_collect_found(int gen);
+int mg_collect_debug(int set);          /* sets when set >= 0; returns the flags */
+/* Adds or removes a callback: 0, or EEXIST / ENOSPC / ENOENT. */
+int mg_collect_callback(memgc_callback fn, void *arg, bool add);
+/* The garbage list: copies up to n into out, empties it if clear; returns
+ * how many it held. */
+long mg_collect_garbage(void **out, size_t n, bool clear);
+int mg_collect_freeze(bool freeze);     /* 0, or -1 with errno EAGAIN */
+int mg_collect_ignore(void *user);      /* user: a live object */
+bool mg_collect_has_ignored(void);
+long mg_collect_garbage_count(void);
+long mg_collect_freeze_count(void);
+void mg_collect_fork_prepare(void);
+void mg_collect_fork_parent(void);
+void mg_collect_fork_child(void);
 
 /* ---- report.c: the exit report, text and JSON ---- */
 void mg_report_init(void);      /* at start-up: remembers what stderr is */

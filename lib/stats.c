@@ -5,11 +5,14 @@
  * published globals:
  *   live_*   == sum over blocks of their flushed deltas
  *   peak_*   >= every value live_* has had at a flush (exact for one thread)
- *   count[0] == allocations minus deallocations since the last generation-0
- *              collection, less the blocks' pending deltas; read clamped at 0
- *              (mg_stats_counts).  Not clamped at a flush: blocks publish out
- *              of order, and a free flushed before its allocation would be
- *              lost, leaving count[0] above the objects really allocated.
+ *   count[0] == allocations minus deallocations of generation-0 objects
+ *              since the last collection, less the blocks' pending deltas
+ *              (pend_count); read clamped at 0 (mg_stats_counts).  Freeing
+ *              an object that survived a collection does not lower it
+ *              (CPython's count[0] never goes below 0: a collection is not
+ *              owed to the deallocation of objects it already looked at).
+ *              Not clamped at a flush: blocks publish out of order, and a
+ *              free flushed before its allocation would be lost.
  * Blocks are linked once and never unlinked, so readers walk the list
  * without a lock; threads_lock only guards taking and giving back a block.
  */
@@ -49,7 +52,7 @@ static void atomic_max(int64_t *p, int64_t v)
 }
 
 static void publish(int64_t objs, int64_t bytes, int64_t usable,
-		    int64_t max_objs, int64_t max_bytes, int64_t max_usable)
+		    int64_t max_objs, int64_t max_bytes, int64_t max_usable, int64_t count)
 {
 	int64_t o = __atomic_fetch_add(&g.live_objs, objs, __ATOMIC_RELAXED);
 	int64_t b = __atomic_fetch_add(&g.live_bytes, bytes, __ATOMIC_RELAXED);
@@ -57,8 +60,12 @@ static void publish(int64_t objs, int64_t bytes, int64_t usable,
 	atomic_max(&g.peak_objs, o + max_objs);
 	atomic_max(&g.peak_bytes, b + max_bytes);
 	atomic_max(&g.peak_usable, u + max_usable);
-	if (objs)
-		__atomic_add_fetch(&g.count[0], (long)objs, __ATOMIC_RELAXED);
+	if (count) {
+		long c = __atomic_add_fetch(&g.count[0], (long)count, __ATOMIC_RELAXED);
+		long t = __atomic_load_n(&g.threshold[0], __ATOMIC_RELAXED);
+		if (MG_UNLIKELY(c > t) && t > 0)
+			mg_collect_wake();
+	}
 }
 
 void mg_stats_flush(struct mg_thread *t)
@@ -66,8 +73,8 @@ void mg_stats_flush(struct mg_thread *t)
 	if (t->shared)
 		return;
 	publish(t->pend_objs, t->pend_bytes, t->pend_usable,
-		t->max_objs, t->max_bytes, t->max_usable);
-	t->pend_objs = t->pend_bytes = t->pend_usable = 0;
+		t->max_objs, t->max_bytes, t->max_usable, t->pend_count);
+	t->pend_objs = t->pend_bytes = t->pend_usable = t->pend_count = 0;
 	t->max_objs = t->max_bytes = t->max_usable = 0;
 	t->pend_ops = 0;
 }
@@ -95,7 +102,7 @@ void mg_stats_sync_index(void)
 }
 
 void mg_stats_shared_update(struct mg_thread *t, int64_t objs, int64_t bytes,
-			    int64_t usable, uint64_t in_bytes, uint64_t in_usable)
+			    int64_t usable, uint64_t in_bytes, uint64_t in_usable, int64_t count)
 {
 	if (objs > 0) {
 		__atomic_add_fetch(&t->allocs, 1, __ATOMIC_RELAXED);
@@ -107,12 +114,13 @@ void mg_stats_shared_update(struct mg_thread *t, int64_t objs, int64_t bytes,
 		__atomic_add_fetch(&t->usable_out, (uint64_t)-usable, __ATOMIC_RELAXED);
 	}
 	publish(objs, bytes, usable, objs > 0 ? objs : 0, bytes > 0 ? bytes : 0,
-		usable > 0 ? usable : 0);
+		usable > 0 ? usable : 0, count);
 }
 
 static void thread_exit(void *v)
 {
 	struct mg_thread *t = v;
+	mg_roots_thread_exit();
 	mg_stats_flush(t);
 	mg_stats_log_drain(t);
 	mg_heap_thread_detach(t->tcache_flags);
@@ -198,10 +206,13 @@ void mg_stats_read(struct memgc_heap_stats *st)
 
 void mg_stats_counts(long counts[3])
 {
+	struct mg_thread *self = mg_stats_tls;
+	if (self)
+		mg_stats_flush(self);
 	int64_t c0 = __atomic_load_n(&g.count[0], __ATOMIC_RELAXED);
 	for (const struct mg_thread *t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE); t; t = t->next)
 		if (t->in_use)
-			c0 += __atomic_load_n(&t->pend_objs, __ATOMIC_RELAXED);
+			c0 += __atomic_load_n(&t->pend_count, __ATOMIC_RELAXED);
 	counts[0] = c0 < 0 ? 0 : (long)c0;
 	counts[1] = __atomic_load_n(&g.count[1], __ATOMIC_RELAXED);
 	counts[2] = __atomic_load_n(&g.count[2], __ATOMIC_RELAXED);
@@ -217,6 +228,36 @@ void mg_stats_set_thresholds(const long t[3])
 {
 	for (int i = 0; i < 3; i++)
 		__atomic_store_n(&g.threshold[i], t[i], __ATOMIC_RELAXED);
+}
+
+/* CPython's counts after a collection of generation gen: the next one up
+ * counts it, the ones collected start again.  count[0] is set against the
+ * blocks' pending deltas, so that it reads 0. */
+void mg_stats_collected(int gen)
+{
+	if (gen < 2)
+		__atomic_add_fetch(&g.count[gen + 1], 1, __ATOMIC_RELAXED);
+	for (int i = 1; i <= gen; i++)
+		__atomic_store_n(&g.count[i], 0, __ATOMIC_RELAXED);
+	int64_t pend = 0;
+	for (const struct mg_thread *t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE); t; t = t->next)
+		if (t->in_use)
+			pend += __atomic_load_n(&t->pend_count, __ATOMIC_RELAXED);
+	__atomic_store_n(&g.count[0], (long)-pend, __ATOMIC_RELAXED);
+}
+
+/* The object of size bytes (usable) that this thread's block counted was
+ * made for memgc, not the program: the sums forget it. */
+void mg_stats_disown(size_t bytes, size_t usable)
+{
+	struct mg_thread *t = mg_stats_get();
+	if (t->shared)
+		return;         /* memgc's threads are new threads, with blocks of their own */
+	t->allocs--;
+	t->pend_count--;
+	t->bytes_in -= bytes;
+	t->usable_in -= usable;
+	mg_stats_pend(t, -1, -(int64_t)bytes, -(int64_t)usable, false);
 }
 
 void mg_stats_error(void)

@@ -7,6 +7,8 @@
  *   allocs - frees            == objects it allocated minus those it freed
  *   pend_objs                 == the part of that not yet added to the globals
  *   max_objs >= pend_objs, max_objs >= 0 (the running maximum since the flush)
+ *   pend_count                == allocations less frees of generation-0
+ *                                objects, not yet added to count[0]
  * and the same for bytes and usable bytes.  Every MG_FLUSH_OPS operations the
  * pending deltas go into global atomics (live, peak, count[0]) in one go, so
  * the fast path has no atomic instruction.
@@ -28,6 +30,7 @@ struct mg_thread {
 	uint64_t bytes_in, bytes_out;
 	uint64_t usable_in, usable_out;
 	int64_t pend_objs, pend_bytes, pend_usable;
+	int64_t pend_count;    /* count[0]'s delta: allocations less frees of young objects */
 	int64_t max_objs, max_bytes, max_usable;
 	uint32_t pend_ops;
 	int shared;            /* a block several threads may use: atomics only */
@@ -55,7 +58,7 @@ static inline struct mg_site_cache *mg_stats_site_slot(struct mg_thread *t, uint
 }
 struct mg_thread *mg_stats_attach(void);
 void mg_stats_shared_update(struct mg_thread *t, int64_t objs, int64_t bytes,
-			    int64_t usable, uint64_t in_bytes, uint64_t in_usable);
+			    int64_t usable, uint64_t in_bytes, uint64_t in_usable, int64_t count);
 
 static inline struct mg_thread *mg_stats_get(void)
 {
@@ -104,21 +107,27 @@ static inline void mg_stats_pend(struct mg_thread *t, int64_t objs, int64_t byte
 static inline void mg_stats_alloc(struct mg_thread *t, size_t bytes, size_t usable)
 {
 	if (MG_UNLIKELY(t->shared)) {
-		mg_stats_shared_update(t, 1, (int64_t)bytes, (int64_t)usable, bytes, usable);
+		mg_stats_shared_update(t, 1, (int64_t)bytes, (int64_t)usable, bytes, usable, 1);
 		return;
 	}
+	t->pend_count++;
 	t->allocs++;
 	t->bytes_in += bytes;
 	t->usable_in += usable;
 	mg_stats_pend(t, 1, (int64_t)bytes, (int64_t)usable, true);
 }
 
-static inline void mg_stats_free(struct mg_thread *t, size_t bytes, size_t usable)
+/* young: the object was born after the last collection (generation 0).
+ * Freeing an older one does not lower count[0]: as in CPython, where
+ * count[0] never drops below 0, a collection is not owed to the
+ * deallocation of objects it already looked at. */
+static inline void mg_stats_free(struct mg_thread *t, size_t bytes, size_t usable, bool young)
 {
 	if (MG_UNLIKELY(t->shared)) {
-		mg_stats_shared_update(t, -1, -(int64_t)bytes, -(int64_t)usable, 0, 0);
+		mg_stats_shared_update(t, -1, -(int64_t)bytes, -(int64_t)usable, 0, 0, -(int64_t)young);
 		return;
 	}
+	t->pend_count -= young;
 	t->frees++;
 	t->bytes_out += bytes;
 	t->usable_out += usable;
@@ -130,7 +139,7 @@ static inline void mg_stats_free(struct mg_thread *t, size_t bytes, size_t usabl
 static inline void mg_stats_resize(struct mg_thread *t, size_t ob, size_t ou, size_t nb, size_t nu)
 {
 	if (MG_UNLIKELY(t->shared)) {
-		mg_stats_shared_update(t, 0, (int64_t)nb - (int64_t)ob, (int64_t)nu - (int64_t)ou, 0, 0);
+		mg_stats_shared_update(t, 0, (int64_t)nb - (int64_t)ob, (int64_t)nu - (int64_t)ou, 0, 0, 0);
 		__atomic_add_fetch(&t->bytes_in, nb, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&t->bytes_out, ob, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&t->usable_in, nu, __ATOMIC_RELAXED);

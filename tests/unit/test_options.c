@@ -12,7 +12,8 @@
 TestSuite(options, .init = mg_options_defaults);
 
 #define KNOWN "help summary report report_top stack_depth max_sites on_error threshold0 " \
-	"threshold1 threshold2 large_release heap_reserve arenas stop_signal"
+	"threshold1 threshold2 large_release heap_reserve arenas stop_signal mode gc gc_debug " \
+	"interior leak_check exitcode mark_stack"
 
 static char err[16384];
 
@@ -358,7 +359,9 @@ Test(options, json_of_the_defaults)
 			 "\"report_top\": 10, \"stack_depth\": 1, \"max_sites\": 262144, "
 			 "\"on_error\": \"abort\", \"threshold0\": 700, \"threshold1\": 10, "
 			 "\"threshold2\": 10, \"large_release\": 1048576, "
-			 "\"heap_reserve\": 1099511627776, \"arenas\": 0, \"stop_signal\": 39}");
+			 "\"heap_reserve\": 1099511627776, \"arenas\": 0, \"stop_signal\": 39, "
+			 "\"mode\": \"account\", \"gc\": 1, \"gc_debug\": 0, \"interior\": 1, "
+			 "\"leak_check\": 1, \"exitcode\": 0, \"mark_stack\": 1048576}");
 	close(fd);
 }
 
@@ -372,7 +375,7 @@ Test(options, help_lists_every_option)
 	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
 	cr_assert_gt(n, 0);
 	buf[n] = '\0';
-	cr_assert_eq(mg_test_lines(buf), 1 + 2 * 14, "%s", buf);
+	cr_assert_eq(mg_test_lines(buf), 1 + 2 * 21, "%s", buf);
 	cr_assert(strstr(buf, "\n  stack_depth    frames kept per allocation site; 1 is the caller "
 			 "only (no unwinding)\n                   default 1; now 3; accepts an "
 			 "integer from 1 to 64\n"), "%s", buf);
