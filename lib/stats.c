@@ -75,8 +75,7 @@ void mg_stats_flush(struct mg_thread *t)
 void mg_stats_log_drain(struct mg_thread *t)
 {
 	uint32_t n = __atomic_load_n(&t->log_len, __ATOMIC_ACQUIRE);
-	for (uint32_t i = 0; i < n; i++)
-		mg_index_set(__atomic_load_n(&t->log[i], __ATOMIC_RELAXED));
+	mg_index_set_many(t->log, n);
 	__atomic_store_n(&t->log_len, 0, __ATOMIC_RELEASE);
 }
 
@@ -86,11 +85,7 @@ void mg_stats_sync_index(void)
 {
 	for (struct mg_thread *t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE); t; t = t->next) {
 		uint32_t n = __atomic_load_n(&t->log_len, __ATOMIC_ACQUIRE);
-		for (uint32_t i = 0; i < n && i < MG_LOG_CAP; i++) {
-			void *u = __atomic_load_n(&t->log[i], __ATOMIC_RELAXED);
-			if (u)
-				mg_index_set(u);
-		}
+		mg_index_set_many(t->log, n < MG_LOG_CAP ? n : MG_LOG_CAP);
 	}
 }
 
