@@ -147,7 +147,7 @@ uint32_t mg_sites_capture(struct mg_thread *t, void *ra)
 		}
 	}
 	uint64_t h = hash_frames(f, depth);
-	uint64_t key = mg_opt.stack_depth == 1 ? (uint64_t)(uintptr_t)ra : h;
+	uint64_t key = mg_opt.stack_depth == 1 ? (uint64_t)(uintptr_t)ra : h | MG_SITE_KEY_DEEP;
 	struct mg_site_cache *c = mg_stats_site_slot(t, key);
 	if (c->key == key)
 		return c->id;

@@ -47,8 +47,11 @@ struct mg_thread {
 extern MG_TLS struct mg_thread *mg_stats_tls;
 
 /* The site cache slot of key: the return address at stack_depth=1 (never
- * 0), the stack hash deeper.  Inline so that a hit at depth 1 is a few
- * instructions in the caller (preload.h). */
+ * 0), the stack hash with bit 63 set deeper (MG_SITE_KEY_DEEP), which no
+ * user-space return address has: so looking a return address up finds
+ * nothing unless stack_depth is 1, and the caller need not ask.  Inline so
+ * that a hit at depth 1 is a few instructions in the caller (preload.h). */
+#define MG_SITE_KEY_DEEP (UINT64_C(1) << 63)
 static inline struct mg_site_cache *mg_stats_site_slot(struct mg_thread *t, uint64_t key)
 {
 	return &t->sites[(key ^ key >> 9) & (MG_SITE_CACHE - 1)];

@@ -26,17 +26,19 @@ static inline bool mg_preload_ready(void)
 	       mg_preload_init() == MG_READY;
 }
 
-/* The site of an allocation whose entry point returns to ra. */
+/* The site of an allocation whose entry point returns to ra.  A hit in
+ * the thread's cache (stack_depth=1 only, see mg_stats_site_slot) needs no
+ * call; it is taken even while busy, as it cannot recurse and names the
+ * real site.  A miss captures the stack, unless this thread is already
+ * inside memgc. */
 static inline uint32_t mg_preload_site(void *ra)
 {
+	struct mg_thread *t = mg_stats_get();
+	const struct mg_site_cache *c = mg_stats_site_slot(t, (uintptr_t)ra);
+	if (MG_LIKELY(c->key == (uintptr_t)ra))
+		return c->id;
 	if (MG_UNLIKELY(mg_busy))
 		return MG_SITE_UNKNOWN;
-	struct mg_thread *t = mg_stats_get();
-	if (MG_LIKELY(mg_opt.stack_depth == 1)) {   /* a cache hit needs no call */
-		const struct mg_site_cache *c = mg_stats_site_slot(t, (uintptr_t)ra);
-		if (MG_LIKELY(c->key == (uintptr_t)ra))
-			return c->id;
-	}
 	mg_busy = 1;
 	uint32_t id = mg_sites_capture(t, ra);
 	mg_busy = 0;
