@@ -41,7 +41,7 @@ struct mg_hdr {
 #define MG_HDR_CHECKED_MASK ((UINT64_C(1) << MG_HDR_GEN_SHIFT) - 1)
 #define MG_FLAG_LIVE 1u
 
-extern uint64_t mg_hdr_secret;
+extern uint64_t mg_hdr_secret __attribute__((visibility("hidden")));
 
 static inline struct mg_hdr *mg_hdr_of(const void *user)
 {

@@ -25,10 +25,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 
-#include "header.h"
-#include "internal.h"
-#include "je.h"
-#include "stats.h"
+#include "heap.h"
 
 uintptr_t mg_heap_base, mg_heap_end;
 uint64_t mg_hdr_secret;
@@ -38,6 +35,7 @@ static pthread_mutex_t region_lock = PTHREAD_MUTEX_INITIALIZER;
 #define MAX_ARENAS 64
 static unsigned obj_arena[MAX_ARENAS], nobj, large_arena;
 static size_t large_release;
+uint16_t mg_heap_small_usable[MG_HEAP_SMALL_SLOTS];
 
 /* ---- extent hooks: jemalloc's object arenas grow only inside the region ---- */
 
@@ -191,6 +189,8 @@ int mg_heap_init(void)
 		return -1;
 	}
 	large_release = (size_t)mg_opt.large_release;
+	for (size_t i = 1; i < MG_HEAP_SMALL_SLOTS; i++)
+		mg_heap_small_usable[i] = (uint16_t)(mg_heap_usable_class(i * 16) - MG_HDR);
 	return 0;
 }
 
@@ -265,35 +265,31 @@ static inline size_t usable_of(void *base, size_t req, unsigned lg_al, size_t of
 
 /* ---- objects ---- */
 
-/* The jemalloc request for an object of n bytes placed off after its block. */
-static inline size_t req_of(size_t n, size_t off)
-{
-	return (n ? n : 1) + off;
-}
-
 static inline int align_flags(unsigned lg)
 {
 	return lg ? MALLOCX_LG_ALIGN(lg) : 0;
 }
 
 
-void *mg_heap_alloc(size_t n, size_t align, bool zero, uint32_t site)
+void *mg_heap_alloc_general(struct mg_thread *t, size_t n, size_t align, bool zero, uint32_t site)
 {
-	struct mg_thread *t = mg_stats_get();
 	unsigned lg = align > MG_HDR ? (unsigned)__builtin_ctzll(align) : 0;
 	size_t off = mg_hdr_offset(lg);
 	if (MG_UNLIKELY(n > MG_HDR_SIZE_MAX - off))
 		return NULL;
-	size_t req = req_of(n, off);
+	size_t req = mg_heap_req(n, off);
 	int flags = flags_for(t, req) | align_flags(lg) | (zero ? MALLOCX_ZERO : 0);
-	char *base = MG_LIKELY(flags == 0) ? mg_je_malloc(req) : mg_je_mallocx(req, flags);
+	char *base = flags == 0 ? mg_je_malloc(req) : mg_je_mallocx(req, flags);
 	if (MG_UNLIKELY(!base))
 		return NULL;
 	void *user = base + off;
-	mg_hdr_write(user, n, lg, 0, MG_FLAG_LIVE, site);
-	mg_stats_log(t, user);
-	mg_stats_alloc(t, n, usable_of(base, req, lg, off));
+	mg_heap_born(t, user, n, lg, usable_of(base, req, lg, off), site);
 	return user;
+}
+
+void *mg_heap_alloc(size_t n, size_t align, bool zero, uint32_t site)
+{
+	return mg_heap_alloc_inline(mg_stats_get(), n, align, zero, site);
 }
 
 static void site_text(uint32_t site, char *buf, size_t n)
@@ -357,7 +353,7 @@ static inline struct block block_of(void *p)
 	b.n = mg_hdr_size(h);
 	b.lg = mg_hdr_lgal(h);
 	b.off = mg_hdr_offset(b.lg);
-	b.req = req_of(b.n, b.off);
+	b.req = mg_heap_req(b.n, b.off);
 	b.base = (char *)p - b.off;
 	b.usable = usable_of(b.base, b.req, b.lg, b.off);
 	return b;
@@ -368,7 +364,7 @@ static inline void clear_live(void *p)
 	mg_hdr_of(p)->info &= ~((uint64_t)MG_FLAG_LIVE << MG_HDR_FLAGS_SHIFT);
 }
 
-int mg_heap_free(void *p, void *caller)
+int mg_heap_free_general(struct mg_thread *t, void *p, void *caller)
 {
 	if (MG_UNLIKELY(!live(p))) {
 		bad_pointer("free", p, caller);
@@ -376,10 +372,16 @@ int mg_heap_free(void *p, void *caller)
 	}
 	clear_live(p);
 	struct block b = block_of(p);
-	struct mg_thread *t = mg_stats_get();
+	if (!t)
+		t = mg_stats_get();
 	mg_stats_free(t, b.n, b.usable);
 	mg_je_sdallocx(b.base, b.req, flags_for(t, b.req) | align_flags(b.lg));
 	return 0;
+}
+
+int mg_heap_free(void *p, void *caller)
+{
+	return mg_heap_free_inline(mg_stats_tls, p, caller);
 }
 
 void *mg_heap_realloc(void *p, size_t n, uint32_t site, void *caller)
@@ -391,7 +393,7 @@ void *mg_heap_realloc(void *p, size_t n, uint32_t site, void *caller)
 	struct block b = block_of(p);
 	if (n > MG_HDR_SIZE_MAX - b.off)
 		return NULL;
-	size_t nreq = req_of(n, b.off);
+	size_t nreq = mg_heap_req(n, b.off);
 	struct mg_thread *t = mg_stats_get();
 	const struct mg_hdr *h = mg_hdr_of(p);
 	unsigned gen = mg_hdr_gen(h), fl = mg_hdr_flags(h);
@@ -427,16 +429,16 @@ size_t mg_heap_xalloc(void *p, size_t n, size_t extra, void *caller)
 		return b.usable;
 	size_t want = n + extra;
 	size_t nu;
-	if ((b.req >= large_release) != (req_of(want, b.off) >= large_release))
+	if ((b.req >= large_release) != (mg_heap_req(want, b.off) >= large_release))
 		nu = b.usable;   /* would change arena: not in place */
 	else
-		nu = mg_je_xallocx(b.base, req_of(n, b.off), extra, align_flags(b.lg)) - b.off;
+		nu = mg_je_xallocx(b.base, mg_heap_req(n, b.off), extra, align_flags(b.lg)) - b.off;
 	size_t nn = nu < n ? b.n : (want < nu ? want : nu);
 	/* The size must keep naming the block's size class (free hands it to
 	 * sdallocx, usable_of computes from it): when jemalloc kept the block
 	 * (a shrink to a smaller class, or across large_release) so does the
 	 * header. */
-	if (mg_je_nallocx(req_of(nn, b.off), align_flags(b.lg)) != nu + b.off)
+	if (mg_je_nallocx(mg_heap_req(nn, b.off), align_flags(b.lg)) != nu + b.off)
 		nn = b.n;
 	if (nn != b.n || nu != b.usable) {
 		const struct mg_hdr *h = mg_hdr_of(p);

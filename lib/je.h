@@ -16,6 +16,7 @@ void *mg_je_mallocx(size_t size, int flags);
 void *mg_je_rallocx(void *ptr, size_t size, int flags);
 size_t mg_je_xallocx(void *ptr, size_t size, size_t extra, int flags);
 size_t mg_je_sallocx(const void *ptr, int flags);
+void mg_je_free(void *ptr);
 void mg_je_dallocx(void *ptr, int flags);
 void mg_je_sdallocx(void *ptr, size_t size, int flags);
 size_t mg_je_nallocx(size_t size, int flags);

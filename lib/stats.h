@@ -32,7 +32,9 @@ struct mg_thread {
 	uint32_t pend_ops;
 	int shared;            /* a block several threads may use: atomics only */
 	unsigned arena;        /* this thread's object arena */
-	unsigned tcache_flags; /* MG_TCACHE_AUTO, MALLOCX_TCACHE(id) or MALLOCX_TCACHE_NONE */
+	/* MG_TCACHE_AUTO, MALLOCX_TCACHE(id) or MALLOCX_TCACHE_NONE; never
+	 * MG_TCACHE_AUTO in the shared block, so AUTO implies owned */
+	unsigned tcache_flags;
 	struct mg_thread *next;
 	int in_use;
 	struct mg_site_cache sites[MG_SITE_CACHE];
@@ -44,7 +46,7 @@ struct mg_thread {
 	void *log[MG_LOG_CAP];
 } __attribute__((aligned(64)));
 
-extern MG_TLS struct mg_thread *mg_stats_tls;
+extern MG_HIDDEN MG_TLS struct mg_thread *mg_stats_tls;
 
 /* The site cache slot of key: the return address at stack_depth=1 (never
  * 0), the stack hash with bit 63 set deeper (MG_SITE_KEY_DEEP), which no
@@ -52,7 +54,7 @@ extern MG_TLS struct mg_thread *mg_stats_tls;
  * nothing unless stack_depth is 1, and the caller need not ask.  Inline so
  * that a hit at depth 1 is a few instructions in the caller (preload.h). */
 #define MG_SITE_KEY_DEEP (UINT64_C(1) << 63)
-static inline struct mg_site_cache *mg_stats_site_slot(struct mg_thread *t, uint64_t key)
+static MG_ALWAYS_INLINE struct mg_site_cache *mg_stats_site_slot(struct mg_thread *t, uint64_t key)
 {
 	return &t->sites[(key ^ key >> 9) & (MG_SITE_CACHE - 1)];
 }
@@ -60,7 +62,7 @@ struct mg_thread *mg_stats_attach(void);
 void mg_stats_shared_update(struct mg_thread *t, int64_t objs, int64_t bytes,
 			    int64_t usable, uint64_t in_bytes, uint64_t in_usable);
 
-static inline struct mg_thread *mg_stats_get(void)
+static MG_ALWAYS_INLINE struct mg_thread *mg_stats_get(void)
 {
 	struct mg_thread *t = mg_stats_tls;
 	return MG_LIKELY(t != NULL) ? t : mg_stats_attach();
@@ -70,13 +72,10 @@ void mg_stats_log_drain(struct mg_thread *t);
 
 /* Records a new object for the index.  Setting index bits right away would
  * be an atomic read-modify-write on a cold line at every malloc, which
- * stalls behind the header store; the log is a plain store to a hot one. */
-static inline void mg_stats_log(struct mg_thread *t, void *user)
+ * stalls behind the header store; the log is a plain store to a hot one.
+ * _owned: t is not the shared block (the caller knows, see heap.h). */
+static MG_ALWAYS_INLINE void mg_stats_log_owned(struct mg_thread *t, void *user)
 {
-	if (MG_UNLIKELY(t->shared)) {
-		mg_index_set(user);
-		return;
-	}
 	uint32_t n = t->log_len;
 	t->log[n] = user;
 	__atomic_store_n(&t->log_len, n + 1, __ATOMIC_RELEASE);
@@ -84,9 +83,17 @@ static inline void mg_stats_log(struct mg_thread *t, void *user)
 		mg_stats_log_drain(t);
 }
 
+static MG_ALWAYS_INLINE void mg_stats_log(struct mg_thread *t, void *user)
+{
+	if (MG_UNLIKELY(t->shared))
+		mg_index_set(user);
+	else
+		mg_stats_log_owned(t, user);
+}
+
 /* grow: the deltas may have gone up, so the running maxima are updated;
  * a free only lowers them and skips that. */
-static inline void mg_stats_pend(struct mg_thread *t, int64_t objs, int64_t bytes, int64_t usable,
+static MG_ALWAYS_INLINE void mg_stats_pend(struct mg_thread *t, int64_t objs, int64_t bytes, int64_t usable,
 				 bool grow)
 {
 	t->pend_objs += objs;
@@ -104,33 +111,41 @@ static inline void mg_stats_pend(struct mg_thread *t, int64_t objs, int64_t byte
 		mg_stats_flush(t);
 }
 
-static inline void mg_stats_alloc(struct mg_thread *t, size_t bytes, size_t usable)
+static MG_ALWAYS_INLINE void mg_stats_alloc_owned(struct mg_thread *t, size_t bytes, size_t usable)
 {
-	if (MG_UNLIKELY(t->shared)) {
-		mg_stats_shared_update(t, 1, (int64_t)bytes, (int64_t)usable, bytes, usable);
-		return;
-	}
 	t->allocs++;
 	t->bytes_in += bytes;
 	t->usable_in += usable;
 	mg_stats_pend(t, 1, (int64_t)bytes, (int64_t)usable, true);
 }
 
-static inline void mg_stats_free(struct mg_thread *t, size_t bytes, size_t usable)
+static MG_ALWAYS_INLINE void mg_stats_alloc(struct mg_thread *t, size_t bytes, size_t usable)
 {
-	if (MG_UNLIKELY(t->shared)) {
-		mg_stats_shared_update(t, -1, -(int64_t)bytes, -(int64_t)usable, 0, 0);
-		return;
-	}
+	if (MG_UNLIKELY(t->shared))
+		mg_stats_shared_update(t, 1, (int64_t)bytes, (int64_t)usable, bytes, usable);
+	else
+		mg_stats_alloc_owned(t, bytes, usable);
+}
+
+static MG_ALWAYS_INLINE void mg_stats_free_owned(struct mg_thread *t, size_t bytes, size_t usable)
+{
 	t->frees++;
 	t->bytes_out += bytes;
 	t->usable_out += usable;
 	mg_stats_pend(t, -1, -(int64_t)bytes, -(int64_t)usable, false);
 }
 
+static MG_ALWAYS_INLINE void mg_stats_free(struct mg_thread *t, size_t bytes, size_t usable)
+{
+	if (MG_UNLIKELY(t->shared))
+		mg_stats_shared_update(t, -1, -(int64_t)bytes, -(int64_t)usable, 0, 0);
+	else
+		mg_stats_free_owned(t, bytes, usable);
+}
+
 /* A resize is a free of the old size and an allocation of the new one for
  * the byte counts; the object counts do not move. */
-static inline void mg_stats_resize(struct mg_thread *t, size_t ob, size_t ou, size_t nb, size_t nu)
+static MG_ALWAYS_INLINE void mg_stats_resize(struct mg_thread *t, size_t ob, size_t ou, size_t nb, size_t nu)
 {
 	if (MG_UNLIKELY(t->shared)) {
 		mg_stats_shared_update(t, 0, (int64_t)nb - (int64_t)ob, (int64_t)nu - (int64_t)ou, 0, 0);
