@@ -65,11 +65,14 @@ void mg_stats_flush(struct mg_thread *t)
 {
 	if (t->shared)
 		return;
-	publish(t->pend_objs, t->pend_bytes, t->pend_usable,
-		t->max_objs, t->max_bytes, t->max_usable);
-	t->pend_objs = t->pend_bytes = t->pend_usable = 0;
-	t->max_objs = t->max_bytes = t->max_usable = 0;
-	t->pend_ops = 0;
+	int64_t o = t->live_objs, b = t->live_bytes, u = t->live_usable;
+	publish(o - t->base_objs, b - t->base_bytes, u - t->base_usable,
+		t->max_objs - t->base_objs, t->max_bytes - t->base_bytes,
+		t->max_usable - t->base_usable);
+	t->base_objs = t->max_objs = o;
+	t->base_bytes = t->max_bytes = b;
+	t->base_usable = t->max_usable = u;
+	t->flush_in = MG_FLUSH_OPS;
 }
 
 void mg_stats_log_drain(struct mg_thread *t)
@@ -89,18 +92,18 @@ void mg_stats_sync_index(void)
 	}
 }
 
+/* The shared block's counts change with atomics and go to the globals at
+ * once; objs is +1 (allocation), -1 (free) or 0 (resize). */
 void mg_stats_shared_update(struct mg_thread *t, int64_t objs, int64_t bytes,
 			    int64_t usable, uint64_t in_bytes, uint64_t in_usable)
 {
-	if (objs > 0) {
+	if (objs > 0)
 		__atomic_add_fetch(&t->allocs, 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&t->bytes_in, in_bytes, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&t->usable_in, in_usable, __ATOMIC_RELAXED);
-	} else if (objs < 0) {
-		__atomic_add_fetch(&t->frees, 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&t->bytes_out, (uint64_t)-bytes, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&t->usable_out, (uint64_t)-usable, __ATOMIC_RELAXED);
-	}
+	__atomic_add_fetch(&t->bytes_in, in_bytes, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&t->usable_in, in_usable, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&t->live_objs, objs, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&t->live_bytes, bytes, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&t->live_usable, usable, __ATOMIC_RELAXED);
 	publish(objs, bytes, usable, objs > 0 ? objs : 0, bytes > 0 ? bytes : 0,
 		usable > 0 ? usable : 0);
 }
@@ -144,6 +147,7 @@ struct mg_thread *mg_stats_attach(void)
 	}
 	t->in_use = 1;
 	if (fresh) {
+		t->flush_in = MG_FLUSH_OPS;
 		t->next = threads;
 		__atomic_store_n(&threads, t, __ATOMIC_RELEASE);
 	}
@@ -162,22 +166,22 @@ void mg_stats_read(struct memgc_heap_stats *st)
 	if (self)
 		mg_stats_flush(self);
 	memset(st, 0, sizeof *st);
-	uint64_t usable_in = 0, usable_out = 0, bytes_out = 0;
+	int64_t live_objs = 0, live_bytes = 0, live_usable = 0;
 	const struct mg_thread *t = &shared_block;
 	for (int pass = 0; pass < 2; pass++) {
 		for (; t; t = pass ? t->next : NULL) {
 			st->allocations += __atomic_load_n(&t->allocs, __ATOMIC_RELAXED);
-			st->deallocations += __atomic_load_n(&t->frees, __ATOMIC_RELAXED);
 			st->allocated_bytes += __atomic_load_n(&t->bytes_in, __ATOMIC_RELAXED);
-			bytes_out += __atomic_load_n(&t->bytes_out, __ATOMIC_RELAXED);
-			usable_in += __atomic_load_n(&t->usable_in, __ATOMIC_RELAXED);
-			usable_out += __atomic_load_n(&t->usable_out, __ATOMIC_RELAXED);
+			live_objs += __atomic_load_n(&t->live_objs, __ATOMIC_RELAXED);
+			live_bytes += __atomic_load_n(&t->live_bytes, __ATOMIC_RELAXED);
+			live_usable += __atomic_load_n(&t->live_usable, __ATOMIC_RELAXED);
 		}
 		t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE);
 	}
-	st->live_objects = st->allocations - st->deallocations;
-	st->live_bytes = st->allocated_bytes - bytes_out;
-	st->live_usable_bytes = usable_in - usable_out;
+	st->live_objects = (uint64_t)live_objs;
+	st->deallocations = st->allocations - st->live_objects;
+	st->live_bytes = (uint64_t)live_bytes;
+	st->live_usable_bytes = (uint64_t)live_usable;
 	int64_t po = __atomic_load_n(&g.peak_objs, __ATOMIC_RELAXED);
 	int64_t pb = __atomic_load_n(&g.peak_bytes, __ATOMIC_RELAXED);
 	int64_t pu = __atomic_load_n(&g.peak_usable, __ATOMIC_RELAXED);
@@ -196,7 +200,8 @@ void mg_stats_counts(long counts[3])
 	int64_t c0 = __atomic_load_n(&g.count[0], __ATOMIC_RELAXED);
 	for (const struct mg_thread *t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE); t; t = t->next)
 		if (t->in_use)
-			c0 += __atomic_load_n(&t->pend_objs, __ATOMIC_RELAXED);
+			c0 += __atomic_load_n(&t->live_objs, __ATOMIC_RELAXED) -
+			      __atomic_load_n(&t->base_objs, __ATOMIC_RELAXED);
 	counts[0] = c0 < 0 ? 0 : (long)c0;
 	counts[1] = __atomic_load_n(&g.count[1], __ATOMIC_RELAXED);
 	counts[2] = __atomic_load_n(&g.count[2], __ATOMIC_RELAXED);

@@ -4,12 +4,17 @@
  * all blocks (stats.c).  Blocks are never freed: a thread that exits gives
  * its block back for the next new thread, counts and all, so the sums stay
  * exact.  Invariants, per block and so for the sums:
- *   allocs - frees            == objects it allocated minus those it freed
- *   pend_objs                 == the part of that not yet added to the globals
- *   max_objs >= pend_objs, max_objs >= 0 (the running maximum since the flush)
- * and the same for bytes and usable bytes.  Every MG_FLUSH_OPS operations the
- * pending deltas go into global atomics (live, peak, count[0]) in one go, so
- * the fast path has no atomic instruction.
+ *   live_objs             == objects it allocated minus those it freed (below
+ *                            0 after frees of other threads' objects)
+ *   allocs - live_objs    == objects it freed
+ *   live_objs - base_objs == the part not yet added to the globals
+ *   max_objs >= live_objs, max_objs >= base_objs (the running maximum since
+ *                            the last flush)
+ * and the same for bytes (bytes_in, live_bytes, ...) and usable bytes.  A
+ * free is then one subtraction per quantity, and only an allocation, which
+ * can make a new peak, compares.  Every MG_FLUSH_OPS operations the pending
+ * deltas go into global atomics (live, peak, count[0]) in one go, so the
+ * fast path has no atomic instruction.
  */
 #ifndef MG_STATS_H
 #define MG_STATS_H
@@ -24,12 +29,11 @@ struct mg_site_cache {
 #define MG_LOG_CAP 1024     /* allocation log entries per thread */
 
 struct mg_thread {
-	uint64_t allocs, frees;
-	uint64_t bytes_in, bytes_out;
-	uint64_t usable_in, usable_out;
-	int64_t pend_objs, pend_bytes, pend_usable;
+	uint64_t allocs, bytes_in, usable_in;
+	int64_t live_objs, live_bytes, live_usable;
+	int64_t base_objs, base_bytes, base_usable;
 	int64_t max_objs, max_bytes, max_usable;
-	uint32_t pend_ops;
+	uint32_t flush_in;     /* operations left until the next flush (1..MG_FLUSH_OPS) */
 	int shared;            /* a block several threads may use: atomics only */
 	unsigned arena;        /* this thread's object arena */
 	/* MG_TCACHE_AUTO, MALLOCX_TCACHE(id) or MALLOCX_TCACHE_NONE; never
@@ -91,32 +95,34 @@ static MG_ALWAYS_INLINE void mg_stats_log(struct mg_thread *t, void *user)
 		mg_stats_log_owned(t, user);
 }
 
-/* grow: the deltas may have gone up, so the running maxima are updated;
- * a free only lowers them and skips that. */
-static MG_ALWAYS_INLINE void mg_stats_pend(struct mg_thread *t, int64_t objs, int64_t bytes, int64_t usable,
-				 bool grow)
+static MG_ALWAYS_INLINE void mg_stats_tick(struct mg_thread *t)
 {
-	t->pend_objs += objs;
-	t->pend_bytes += bytes;
-	t->pend_usable += usable;
-	if (grow) {
-		if (t->pend_objs > t->max_objs)
-			t->max_objs = t->pend_objs;
-		if (t->pend_bytes > t->max_bytes)
-			t->max_bytes = t->pend_bytes;
-		if (t->pend_usable > t->max_usable)
-			t->max_usable = t->pend_usable;
-	}
-	if (MG_UNLIKELY(++t->pend_ops >= MG_FLUSH_OPS))
+	if (MG_UNLIKELY(--t->flush_in == 0))
 		mg_stats_flush(t);
 }
 
+/* After a change that may have raised the live counts. */
+static MG_ALWAYS_INLINE void mg_stats_track_max(struct mg_thread *t)
+{
+	if (MG_UNLIKELY(t->live_objs > t->max_objs))
+		t->max_objs = t->live_objs;
+	if (MG_UNLIKELY(t->live_bytes > t->max_bytes))
+		t->max_bytes = t->live_bytes;
+	if (MG_UNLIKELY(t->live_usable > t->max_usable))
+		t->max_usable = t->live_usable;
+}
+
+/* _owned: t is not the shared block (the caller knows, see heap.h). */
 static MG_ALWAYS_INLINE void mg_stats_alloc_owned(struct mg_thread *t, size_t bytes, size_t usable)
 {
 	t->allocs++;
 	t->bytes_in += bytes;
 	t->usable_in += usable;
-	mg_stats_pend(t, 1, (int64_t)bytes, (int64_t)usable, true);
+	t->live_objs++;
+	t->live_bytes += (int64_t)bytes;
+	t->live_usable += (int64_t)usable;
+	mg_stats_track_max(t);
+	mg_stats_tick(t);
 }
 
 static MG_ALWAYS_INLINE void mg_stats_alloc(struct mg_thread *t, size_t bytes, size_t usable)
@@ -129,10 +135,10 @@ static MG_ALWAYS_INLINE void mg_stats_alloc(struct mg_thread *t, size_t bytes, s
 
 static MG_ALWAYS_INLINE void mg_stats_free_owned(struct mg_thread *t, size_t bytes, size_t usable)
 {
-	t->frees++;
-	t->bytes_out += bytes;
-	t->usable_out += usable;
-	mg_stats_pend(t, -1, -(int64_t)bytes, -(int64_t)usable, false);
+	t->live_objs--;
+	t->live_bytes -= (int64_t)bytes;
+	t->live_usable -= (int64_t)usable;
+	mg_stats_tick(t);
 }
 
 static MG_ALWAYS_INLINE void mg_stats_free(struct mg_thread *t, size_t bytes, size_t usable)
@@ -148,18 +154,15 @@ static MG_ALWAYS_INLINE void mg_stats_free(struct mg_thread *t, size_t bytes, si
 static MG_ALWAYS_INLINE void mg_stats_resize(struct mg_thread *t, size_t ob, size_t ou, size_t nb, size_t nu)
 {
 	if (MG_UNLIKELY(t->shared)) {
-		mg_stats_shared_update(t, 0, (int64_t)nb - (int64_t)ob, (int64_t)nu - (int64_t)ou, 0, 0);
-		__atomic_add_fetch(&t->bytes_in, nb, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&t->bytes_out, ob, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&t->usable_in, nu, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&t->usable_out, ou, __ATOMIC_RELAXED);
+		mg_stats_shared_update(t, 0, (int64_t)nb - (int64_t)ob, (int64_t)nu - (int64_t)ou, nb, nu);
 		return;
 	}
 	t->bytes_in += nb;
-	t->bytes_out += ob;
 	t->usable_in += nu;
-	t->usable_out += ou;
-	mg_stats_pend(t, 0, (int64_t)nb - (int64_t)ob, (int64_t)nu - (int64_t)ou, true);
+	t->live_bytes += (int64_t)nb - (int64_t)ob;
+	t->live_usable += (int64_t)nu - (int64_t)ou;
+	mg_stats_track_max(t);
+	mg_stats_tick(t);
 }
 
 #endif /* MG_STATS_H */
