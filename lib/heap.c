@@ -379,6 +379,18 @@ int mg_heap_free_general(struct mg_thread *t, void *p, void *caller)
 	return 0;
 }
 
+void *mg_heap_catch_up_alloc(struct mg_thread *t, void *user)
+{
+	mg_stats_catch_up(t);
+	return user;
+}
+
+void mg_heap_catch_up_free(struct mg_thread *t, char *base, size_t req)
+{
+	mg_stats_catch_up(t);
+	mg_heap_dalloc_small(base, req);
+}
+
 int mg_heap_free(void *p, void *caller)
 {
 	return mg_heap_free_inline(mg_stats_tls, p, caller);

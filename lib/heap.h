@@ -51,30 +51,47 @@ static MG_ALWAYS_INLINE void mg_heap_born(struct mg_thread *t, void *user, size_
 	mg_stats_alloc(t, n, usable);
 }
 
-/* The same for a block owned by t (not the shared block): no atomics. */
-static MG_ALWAYS_INLINE void mg_heap_born_owned(struct mg_thread *t, void *user, size_t n,
-				      size_t usable, uint32_t site)
+/* The same for a small object in a block owned by t (not the shared
+ * block): no atomics; true when t is due for mg_stats_catch_up. */
+static MG_ALWAYS_INLINE bool mg_heap_born_owned(struct mg_thread *t, void *user, size_t n,
+						size_t usable, uint32_t site)
 {
 	mg_hdr_write(user, n, 0, 0, MG_FLAG_LIVE, site);
-	mg_stats_log_owned(t, user);
-	mg_stats_alloc_owned(t, n, usable);
+	bool due = mg_stats_log_owned(t, user);
+	return mg_stats_alloc_owned(t, n, usable) | due;
+}
+
+/* Gives a small block back to jemalloc.  Its sized free leaves its fast
+ * path for a page-aligned pointer (it could be a profiling sample); its
+ * plain free looks the size up instead and stays on it. */
+static MG_ALWAYS_INLINE void mg_heap_dalloc_small(char *base, size_t req)
+{
+	if (MG_LIKELY((uintptr_t)base & 4095))
+		mg_je_sdallocx(base, req, 0);
+	else
+		mg_je_free(base);
 }
 
 void *mg_heap_alloc_general(struct mg_thread *t, size_t n, size_t align, bool zero, uint32_t site);
 int mg_heap_free_general(struct mg_thread *t, void *p, void *caller);
+/* mg_stats_catch_up(t), then returns user; or then mg_heap_dalloc_small:
+ * the rare ends of the inline paths, as calls they can end with. */
+void *mg_heap_catch_up_alloc(struct mg_thread *t, void *user);
+void mg_heap_catch_up_free(struct mg_thread *t, char *base, size_t req);
 
 /* mg_heap_alloc, with the thread's block already at hand (mg_stats_get). */
 static MG_ALWAYS_INLINE void *mg_heap_alloc_inline(struct mg_thread *t, size_t n, size_t align, bool zero,
 					 uint32_t site)
 {
 	/* n - 1: a zero-byte object (request 17, not 16) takes the general path */
-	if (MG_LIKELY(align == MG_HDR && !zero && n - 1 < MG_HEAP_SMALL_MAX &&
-		      t->tcache_flags == MG_TCACHE_AUTO)) {
+	if (MG_LIKELY(align == MG_HDR && !zero && n - 1 < t->small_max)) {
 		size_t req = n + MG_HDR;
 		char *base = mg_je_malloc(req);
 		if (MG_LIKELY(base != NULL)) {
 			void *user = base + MG_HDR;
-			mg_heap_born_owned(t, user, n, mg_heap_small_usable[(req + 15) >> 4], site);
+			if (MG_UNLIKELY(mg_heap_born_owned(t, user, n,
+							   mg_heap_small_usable[(req + 15) >> 4], site)))
+				return mg_heap_catch_up_alloc(t, user);
 			return user;
 		}
 	}
@@ -90,27 +107,23 @@ static MG_ALWAYS_INLINE void *mg_heap_alloc_inline(struct mg_thread *t, size_t n
  * and through glibc's lock wrappers, which never set it. */
 static MG_ALWAYS_INLINE bool mg_heap_free_small(struct mg_thread *t, void *p)
 {
-	if (MG_UNLIKELY(t == NULL || t->tcache_flags != MG_TCACHE_AUTO || !mg_heap_readable(p)))
+	if (MG_UNLIKELY(t == NULL || !mg_heap_readable(p)))
 		return false;
 	struct mg_hdr *h = mg_hdr_of(p);
 	uint64_t info = h->info, tag = h->tag;
-	/* LIVE set, lg_al 0 and 1 <= size <= MG_HEAP_SMALL_MAX, at once */
+	/* LIVE set, lg_al 0 and 1 <= size <= t->small_max, at once */
 	const uint64_t live = (uint64_t)MG_FLAG_LIVE << MG_HDR_FLAGS_SHIFT;
 	uint64_t x = info & (live | MG_HDR_CHECKED_MASK);
-	if (MG_UNLIKELY(x - live - 1 >= MG_HEAP_SMALL_MAX ||
+	if (MG_UNLIKELY(x - live - 1 >= t->small_max ||
 			(uint32_t)(tag >> 32) != mg_hdr_check(p, info, (uint32_t)tag)))
 		return false;
 	h->info = info & ~live;
 	size_t n = info & MG_HEAP_SMALL_MAX, req = n + MG_HDR;
-	mg_stats_free_owned(t, n, mg_heap_small_usable[(req + 15) >> 4]);
 	char *base = (char *)p - MG_HDR;
-	/* jemalloc's sized free leaves its fast path for a page-aligned pointer
-	 * (it could be a profiling sample); its plain free looks the size up
-	 * instead and stays on it */
-	if (MG_LIKELY((uintptr_t)base & 4095))
-		mg_je_sdallocx(base, req, 0);
+	if (MG_UNLIKELY(mg_stats_free_owned(t, n, mg_heap_small_usable[(req + 15) >> 4])))
+		mg_heap_catch_up_free(t, base, req);
 	else
-		mg_je_free(base);
+		mg_heap_dalloc_small(base, req);
 	return true;
 }
 

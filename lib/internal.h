@@ -105,7 +105,7 @@ int mg_options_size(const char *s, uint64_t *out);
 /* ---- index.c: which addresses start live objects ---- */
 int mg_index_init(uintptr_t base, size_t size);   /* 0 or -1 */
 void mg_index_set(const void *user);
-/* mg_index_set for each non-NULL entry of users[0..n). */
+/* mg_index_set for each of users[0..n), none of them NULL. */
 void mg_index_set_many(void *const *users, size_t n);
 bool mg_index_test(const void *user);     /* an object was allocated at user */
 bool mg_index_live(const void *user);     /* ... and is live */

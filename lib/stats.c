@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "stats.h"
+#include "heap.h"
 
 MG_TLS struct mg_thread *mg_stats_tls;
 
@@ -73,6 +73,14 @@ void mg_stats_flush(struct mg_thread *t)
 	t->base_bytes = t->max_bytes = b;
 	t->base_usable = t->max_usable = u;
 	t->flush_in = MG_FLUSH_OPS;
+}
+
+void mg_stats_catch_up(struct mg_thread *t)
+{
+	if (__atomic_load_n(&t->log_len, __ATOMIC_RELAXED) == MG_LOG_CAP)
+		mg_stats_log_drain(t);
+	if (t->flush_in == 0)
+		mg_stats_flush(t);
 }
 
 void mg_stats_log_drain(struct mg_thread *t)
@@ -153,7 +161,8 @@ struct mg_thread *mg_stats_attach(void)
 	}
 	pthread_mutex_unlock(&threads_lock);
 	mg_heap_thread_attach(&t->arena, &t->tcache_flags, fresh);
-	memset(t->sites, 0, sizeof t->sites);  /* the site table may differ after a fork */
+	t->small_max = t->tcache_flags == MG_TCACHE_AUTO ? MG_HEAP_SMALL_MAX : 0;
+	memset(t->site_key, 0, sizeof t->site_key);  /* the site table may differ after a fork */
 	mg_stats_tls = t;
 	if (have_key)
 		pthread_setspecific(thread_key, t);

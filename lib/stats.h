@@ -21,10 +21,6 @@
 
 #include "internal.h"
 
-struct mg_site_cache {
-	uint64_t key;   /* stack hash (or return address at depth 1); 0 empty */
-	uint32_t id;
-};
 #define MG_SITE_CACHE 128   /* direct-mapped, a power of two */
 #define MG_LOG_CAP 1024     /* allocation log entries per thread */
 
@@ -39,9 +35,17 @@ struct mg_thread {
 	/* MG_TCACHE_AUTO, MALLOCX_TCACHE(id) or MALLOCX_TCACHE_NONE; never
 	 * MG_TCACHE_AUTO in the shared block, so AUTO implies owned */
 	unsigned tcache_flags;
+	/* MG_HEAP_SMALL_MAX if heap.h's inline paths may serve this block (it
+	 * is owned and bound: tcache_flags is MG_TCACHE_AUTO), else 0; so
+	 * one comparison asks both that and whether a size is small */
+	uint32_t small_max;
 	struct mg_thread *next;
 	int in_use;
-	struct mg_site_cache sites[MG_SITE_CACHE];
+	/* The site cache, direct-mapped (mg_stats_site_slot): the key is the
+	 * stack hash (or the return address at depth 1), 0 when empty; two
+	 * arrays, so that a slot is one scaled index into either. */
+	uint64_t site_key[MG_SITE_CACHE];
+	uint32_t site_id[MG_SITE_CACHE];
 	/* The allocation log: objects born since the last drain into the index.
 	 * The owner appends (entry, then log_len with release); anyone may
 	 * read entries below log_len and set their index bits, which is
@@ -58,9 +62,9 @@ extern MG_HIDDEN MG_TLS struct mg_thread *mg_stats_tls;
  * nothing unless stack_depth is 1, and the caller need not ask.  Inline so
  * that a hit at depth 1 is a few instructions in the caller (preload.h). */
 #define MG_SITE_KEY_DEEP (UINT64_C(1) << 63)
-static MG_ALWAYS_INLINE struct mg_site_cache *mg_stats_site_slot(struct mg_thread *t, uint64_t key)
+static MG_ALWAYS_INLINE unsigned mg_stats_site_slot(uint64_t key)
 {
-	return &t->sites[(key ^ key >> 9) & (MG_SITE_CACHE - 1)];
+	return (unsigned)(key ^ key >> 9) & (MG_SITE_CACHE - 1);
 }
 struct mg_thread *mg_stats_attach(void);
 void mg_stats_shared_update(struct mg_thread *t, int64_t objs, int64_t bytes,
@@ -74,31 +78,35 @@ static MG_ALWAYS_INLINE struct mg_thread *mg_stats_get(void)
 
 void mg_stats_log_drain(struct mg_thread *t);
 
+/* The _owned variants are for a block the caller knows is not the shared
+ * one (see heap.h).  They count and return true when the block is due for
+ * a drain of its log or a flush of its counts; the caller then calls
+ * mg_stats_catch_up(t), after its own work, so that the common path makes
+ * no call. */
+void mg_stats_catch_up(struct mg_thread *t);
+
 /* Records a new object for the index.  Setting index bits right away would
  * be an atomic read-modify-write on a cold line at every malloc, which
- * stalls behind the header store; the log is a plain store to a hot one.
- * _owned: t is not the shared block (the caller knows, see heap.h). */
-static MG_ALWAYS_INLINE void mg_stats_log_owned(struct mg_thread *t, void *user)
+ * stalls behind the header store; the log is a plain store to a hot one. */
+static MG_ALWAYS_INLINE bool mg_stats_log_owned(struct mg_thread *t, void *user)
 {
 	uint32_t n = t->log_len;
 	t->log[n] = user;
 	__atomic_store_n(&t->log_len, n + 1, __ATOMIC_RELEASE);
-	if (MG_UNLIKELY(n + 1 == MG_LOG_CAP))
-		mg_stats_log_drain(t);
+	return n + 1 == MG_LOG_CAP;
 }
 
 static MG_ALWAYS_INLINE void mg_stats_log(struct mg_thread *t, void *user)
 {
 	if (MG_UNLIKELY(t->shared))
 		mg_index_set(user);
-	else
-		mg_stats_log_owned(t, user);
+	else if (MG_UNLIKELY(mg_stats_log_owned(t, user)))
+		mg_stats_catch_up(t);
 }
 
-static MG_ALWAYS_INLINE void mg_stats_tick(struct mg_thread *t)
+static MG_ALWAYS_INLINE bool mg_stats_tick(struct mg_thread *t)
 {
-	if (MG_UNLIKELY(--t->flush_in == 0))
-		mg_stats_flush(t);
+	return --t->flush_in == 0;
 }
 
 /* After a change that may have raised the live counts. */
@@ -112,8 +120,7 @@ static MG_ALWAYS_INLINE void mg_stats_track_max(struct mg_thread *t)
 		t->max_usable = t->live_usable;
 }
 
-/* _owned: t is not the shared block (the caller knows, see heap.h). */
-static MG_ALWAYS_INLINE void mg_stats_alloc_owned(struct mg_thread *t, size_t bytes, size_t usable)
+static MG_ALWAYS_INLINE bool mg_stats_alloc_owned(struct mg_thread *t, size_t bytes, size_t usable)
 {
 	t->allocs++;
 	t->bytes_in += bytes;
@@ -122,31 +129,31 @@ static MG_ALWAYS_INLINE void mg_stats_alloc_owned(struct mg_thread *t, size_t by
 	t->live_bytes += (int64_t)bytes;
 	t->live_usable += (int64_t)usable;
 	mg_stats_track_max(t);
-	mg_stats_tick(t);
+	return mg_stats_tick(t);
 }
 
 static MG_ALWAYS_INLINE void mg_stats_alloc(struct mg_thread *t, size_t bytes, size_t usable)
 {
 	if (MG_UNLIKELY(t->shared))
 		mg_stats_shared_update(t, 1, (int64_t)bytes, (int64_t)usable, bytes, usable);
-	else
-		mg_stats_alloc_owned(t, bytes, usable);
+	else if (MG_UNLIKELY(mg_stats_alloc_owned(t, bytes, usable)))
+		mg_stats_catch_up(t);
 }
 
-static MG_ALWAYS_INLINE void mg_stats_free_owned(struct mg_thread *t, size_t bytes, size_t usable)
+static MG_ALWAYS_INLINE bool mg_stats_free_owned(struct mg_thread *t, size_t bytes, size_t usable)
 {
 	t->live_objs--;
 	t->live_bytes -= (int64_t)bytes;
 	t->live_usable -= (int64_t)usable;
-	mg_stats_tick(t);
+	return mg_stats_tick(t);
 }
 
 static MG_ALWAYS_INLINE void mg_stats_free(struct mg_thread *t, size_t bytes, size_t usable)
 {
 	if (MG_UNLIKELY(t->shared))
 		mg_stats_shared_update(t, -1, -(int64_t)bytes, -(int64_t)usable, 0, 0);
-	else
-		mg_stats_free_owned(t, bytes, usable);
+	else if (MG_UNLIKELY(mg_stats_free_owned(t, bytes, usable)))
+		mg_stats_catch_up(t);
 }
 
 /* A resize is a free of the old size and an allocation of the new one for
@@ -162,7 +169,8 @@ static MG_ALWAYS_INLINE void mg_stats_resize(struct mg_thread *t, size_t ob, siz
 	t->live_bytes += (int64_t)nb - (int64_t)ob;
 	t->live_usable += (int64_t)nu - (int64_t)ou;
 	mg_stats_track_max(t);
-	mg_stats_tick(t);
+	if (MG_UNLIKELY(mg_stats_tick(t)))
+		mg_stats_catch_up(t);
 }
 
 #endif /* MG_STATS_H */

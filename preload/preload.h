@@ -33,9 +33,9 @@ static MG_ALWAYS_INLINE bool mg_preload_ready(void)
  * the stack, unless this thread is already inside memgc. */
 static MG_ALWAYS_INLINE uint32_t mg_preload_site(struct mg_thread *t, void *ra)
 {
-	const struct mg_site_cache *c = mg_stats_site_slot(t, (uintptr_t)ra);
-	if (MG_LIKELY(c->key == (uintptr_t)ra))
-		return c->id;
+	unsigned slot = mg_stats_site_slot((uintptr_t)ra);
+	if (MG_LIKELY(t->site_key[slot] == (uintptr_t)ra))
+		return t->site_id[slot];
 	if (MG_UNLIKELY(mg_busy))
 		return MG_SITE_UNKNOWN;
 	mg_busy = 1;
