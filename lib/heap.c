@@ -385,10 +385,10 @@ void *mg_heap_catch_up_alloc(struct mg_thread *t, void *user)
 	return user;
 }
 
-void mg_heap_catch_up_free(struct mg_thread *t, char *base, size_t req)
+void mg_heap_catch_up_free(struct mg_thread *t, char *base)
 {
 	mg_stats_catch_up(t);
-	mg_heap_dalloc_small(base, req);
+	mg_heap_dalloc_small(base);
 }
 
 int mg_heap_free(void *p, void *caller)
