@@ -103,12 +103,11 @@ void mg_stats_sync_index(void)
 /* The shared block's counts change with atomics and go to the globals at
  * once; objs is +1 (allocation), -1 (free) or 0 (resize). */
 void mg_stats_shared_update(struct mg_thread *t, int64_t objs, int64_t bytes,
-			    int64_t usable, uint64_t in_bytes, uint64_t in_usable)
+			    int64_t usable, uint64_t in_bytes)
 {
 	if (objs > 0)
 		__atomic_add_fetch(&t->allocs, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&t->bytes_in, in_bytes, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&t->usable_in, in_usable, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&t->live_objs, objs, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&t->live_bytes, bytes, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&t->live_usable, usable, __ATOMIC_RELAXED);

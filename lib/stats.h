@@ -10,7 +10,8 @@
  *   live_objs - base_objs == the part not yet added to the globals
  *   max_objs >= live_objs, max_objs >= base_objs (the running maximum since
  *                            the last flush)
- * and the same for bytes (bytes_in, live_bytes, ...) and usable bytes.  A
+ * and the same for bytes (bytes_in, live_bytes, ...) and usable bytes (no
+ * total of usable bytes allocated is kept: nothing reports one).  A
  * free is then one subtraction per quantity, and only an allocation, which
  * can make a new peak, compares.  Every MG_FLUSH_OPS operations the pending
  * deltas go into global atomics (live, peak, count[0]) in one go, so the
@@ -25,7 +26,7 @@
 #define MG_LOG_CAP 1024     /* allocation log entries per thread */
 
 struct mg_thread {
-	uint64_t allocs, bytes_in, usable_in;
+	uint64_t allocs, bytes_in;
 	int64_t live_objs, live_bytes, live_usable;
 	int64_t base_objs, base_bytes, base_usable;
 	int64_t max_objs, max_bytes, max_usable;
@@ -68,7 +69,7 @@ static MG_ALWAYS_INLINE unsigned mg_stats_site_slot(uint64_t key)
 }
 struct mg_thread *mg_stats_attach(void);
 void mg_stats_shared_update(struct mg_thread *t, int64_t objs, int64_t bytes,
-			    int64_t usable, uint64_t in_bytes, uint64_t in_usable);
+			    int64_t usable, uint64_t in_bytes);
 
 static MG_ALWAYS_INLINE struct mg_thread *mg_stats_get(void)
 {
@@ -124,7 +125,6 @@ static MG_ALWAYS_INLINE bool mg_stats_alloc_owned(struct mg_thread *t, size_t by
 {
 	t->allocs++;
 	t->bytes_in += bytes;
-	t->usable_in += usable;
 	t->live_objs++;
 	t->live_bytes += (int64_t)bytes;
 	t->live_usable += (int64_t)usable;
@@ -135,7 +135,7 @@ static MG_ALWAYS_INLINE bool mg_stats_alloc_owned(struct mg_thread *t, size_t by
 static MG_ALWAYS_INLINE void mg_stats_alloc(struct mg_thread *t, size_t bytes, size_t usable)
 {
 	if (MG_UNLIKELY(t->shared))
-		mg_stats_shared_update(t, 1, (int64_t)bytes, (int64_t)usable, bytes, usable);
+		mg_stats_shared_update(t, 1, (int64_t)bytes, (int64_t)usable, bytes);
 	else if (MG_UNLIKELY(mg_stats_alloc_owned(t, bytes, usable)))
 		mg_stats_catch_up(t);
 }
@@ -151,7 +151,7 @@ static MG_ALWAYS_INLINE bool mg_stats_free_owned(struct mg_thread *t, size_t byt
 static MG_ALWAYS_INLINE void mg_stats_free(struct mg_thread *t, size_t bytes, size_t usable)
 {
 	if (MG_UNLIKELY(t->shared))
-		mg_stats_shared_update(t, -1, -(int64_t)bytes, -(int64_t)usable, 0, 0);
+		mg_stats_shared_update(t, -1, -(int64_t)bytes, -(int64_t)usable, 0);
 	else if (MG_UNLIKELY(mg_stats_free_owned(t, bytes, usable)))
 		mg_stats_catch_up(t);
 }
@@ -161,11 +161,10 @@ static MG_ALWAYS_INLINE void mg_stats_free(struct mg_thread *t, size_t bytes, si
 static MG_ALWAYS_INLINE void mg_stats_resize(struct mg_thread *t, size_t ob, size_t ou, size_t nb, size_t nu)
 {
 	if (MG_UNLIKELY(t->shared)) {
-		mg_stats_shared_update(t, 0, (int64_t)nb - (int64_t)ob, (int64_t)nu - (int64_t)ou, nb, nu);
+		mg_stats_shared_update(t, 0, (int64_t)nb - (int64_t)ob, (int64_t)nu - (int64_t)ou, nb);
 		return;
 	}
 	t->bytes_in += nb;
-	t->usable_in += nu;
 	t->live_bytes += (int64_t)nb - (int64_t)ob;
 	t->live_usable += (int64_t)nu - (int64_t)ou;
 	mg_stats_track_max(t);
