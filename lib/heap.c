@@ -120,6 +120,19 @@ static extent_hooks_t hooks = {
 
 /* ---- set-up ---- */
 
+/* memgc's private jemalloc reads this before MALLOC_CONF (which overrides
+ * it key by key).  Thread caches: every small class holds at least 50
+ * freed blocks (jemalloc: 20, so a class with one or two blocks a slab
+ * fills and flushes every few dozen calls), and the cache's incremental
+ * garbage collection runs every 1 MiB a thread allocates (jemalloc:
+ * 64 KiB).  Measured on bench/alloc, 1 thread: jemalloc's instructions per
+ * malloc/free pair 166 -> 111 (callgrind), CPU time 1.66x -> 1.36x plain
+ * jemalloc (interleaved, loaded machine); 2 threads 1.42x -> 1.18x.  The
+ * price: a thread may keep up to about 4 MiB more freed blocks cached
+ * (50 blocks of each class up to 14 KiB instead of 20); peak RSS of the
+ * benchmarks moved by under 1%. */
+const char *mg_je_malloc_conf = "tcache_nslots_small_min:50,tcache_gc_incr_bytes:1048576";
+
 /* Dirty decay of the object arenas.  The 16-byte header moves common small
  * requests into size classes whose slabs span several pages (a 28-byte int
  * becomes 48: 3-page slabs; short strings 80: 5-page slabs).  Freed slab

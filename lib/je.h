@@ -11,6 +11,7 @@
 
 #include <jemalloc/jemalloc.h>
 
+extern const char *mg_je_malloc_conf;   /* jemalloc's malloc_conf (heap.c) */
 void *mg_je_malloc(size_t size);
 void *mg_je_mallocx(size_t size, int flags);
 void *mg_je_rallocx(void *ptr, size_t size, int flags);
