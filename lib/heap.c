@@ -259,6 +259,16 @@ size_t mg_heap_usable_class(size_t n)
 	return (n + delta - 1) & ~(delta - 1);
 }
 
+uint32_t mg_heap_small_max(unsigned tcache_flags)
+{
+	if (tcache_flags != MG_TCACHE_AUTO)
+		return 0;
+	/* the inline paths serve n <= small_max, whose request n + MG_HDR
+	 * must stay below large_release (at least 4096) */
+	size_t below = large_release - MG_HDR - 1;
+	return below < MG_HEAP_SMALL_MAX ? (uint32_t)below : MG_HEAP_SMALL_MAX;
+}
+
 /* 0 for a bound thread's small objects: its own arena, by "thread.arena".
  * The shared block (threads past their key destructor) has no arena of
  * its own and uses the first object arena without a tcache. */

@@ -74,6 +74,10 @@ static MG_ALWAYS_INLINE void mg_heap_dalloc_small(char *base)
 	mg_je_free(base);
 }
 
+/* The value of struct mg_thread.small_max for a block with these tcache
+ * flags: 0 unless bound; below MG_HEAP_SMALL_MAX when large_release would
+ * send the block of a smaller object to the large arena. */
+uint32_t mg_heap_small_max(unsigned tcache_flags);
 void *mg_heap_alloc_general(struct mg_thread *t, size_t n, size_t align, bool zero, uint32_t site);
 int mg_heap_free_general(struct mg_thread *t, void *p, void *caller);
 /* mg_stats_catch_up(t), then returns user; or then mg_heap_dalloc_small:

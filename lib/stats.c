@@ -160,7 +160,7 @@ struct mg_thread *mg_stats_attach(void)
 	}
 	pthread_mutex_unlock(&threads_lock);
 	mg_heap_thread_attach(&t->arena, &t->tcache_flags, fresh);
-	t->small_max = t->tcache_flags == MG_TCACHE_AUTO ? MG_HEAP_SMALL_MAX : 0;
+	t->small_max = mg_heap_small_max(t->tcache_flags);
 	memset(t->site_key, 0, sizeof t->site_key);  /* the site table may differ after a fork */
 	mg_stats_tls = t;
 	if (have_key)

@@ -36,9 +36,10 @@ struct mg_thread {
 	/* MG_TCACHE_AUTO, MALLOCX_TCACHE(id) or MALLOCX_TCACHE_NONE; never
 	 * MG_TCACHE_AUTO in the shared block, so AUTO implies owned */
 	unsigned tcache_flags;
-	/* MG_HEAP_SMALL_MAX if heap.h's inline paths may serve this block (it
-	 * is owned and bound: tcache_flags is MG_TCACHE_AUTO), else 0; so
-	 * one comparison asks both that and whether a size is small */
+	/* The largest object heap.h's inline paths serve for this block
+	 * (mg_heap_small_max): 0 unless it is owned and bound (tcache_flags
+	 * is MG_TCACHE_AUTO), so one comparison asks both that and whether a
+	 * size is small */
 	uint32_t small_max;
 	struct mg_thread *next;
 	int in_use;
