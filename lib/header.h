@@ -52,22 +52,24 @@ struct mg_hdr {
 #define MG_FLAG_OWN 4u         /* memgc's own, made by glibc for a memgc thread */
 #define MG_GEN_FROZEN 3u
 
-extern uint64_t mg_hdr_secret;
+extern uint64_t mg_hdr_secret __attribute__((visibility("hidden")));
 
 static inline struct mg_hdr *mg_hdr_of(const void *user)
 {
 	return (struct mg_hdr *)((uintptr_t)user - sizeof(struct mg_hdr));
 }
 
+/* The checked bits of info (shifted past gen and flags), the address and
+ * the secret are summed, the site is put in above bit 31, and one
+ * multiply by an odd constant carries every bit of that into the upper
+ * half, which is kept.  A multiply keeps the lowest bit in which two
+ * inputs differ, so any change to the site, or to info above its bit 21,
+ * changes the check; any other change leaves it alone with odds of 2^-32. */
 static inline uint32_t mg_hdr_check(const void *user, uint64_t info, uint32_t site)
 {
-	uint64_t x = ((uintptr_t)user ^ mg_hdr_secret) +
-		     (info & MG_HDR_CHECKED_MASK) * UINT64_C(0x9e3779b97f4a7c15);
-	x ^= site;
-	x ^= x >> 31;
-	x *= UINT64_C(0xbf58476d1ce4e5b9);
-	x ^= x >> 29;
-	return (uint32_t)(x >> 32);
+	uint64_t x = ((uintptr_t)user ^ mg_hdr_secret) + (info << (64 - MG_HDR_GEN_SHIFT));
+	x ^= (uint64_t)site << 32;
+	return (uint32_t)((x * UINT64_C(0x9e3779b97f4a7c15)) >> 32);
 }
 
 static inline void mg_hdr_write(void *user, uint64_t size, unsigned lg_al,

@@ -25,10 +25,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 
-#include "header.h"
-#include "internal.h"
-#include "je.h"
-#include "stats.h"
+#include "heap.h"
 
 uintptr_t mg_heap_base, mg_heap_end;
 uint64_t mg_hdr_secret;
@@ -38,6 +35,10 @@ static pthread_mutex_t region_lock = PTHREAD_MUTEX_INITIALIZER;
 #define MAX_ARENAS 64
 static unsigned obj_arena[MAX_ARENAS], nobj, large_arena;
 static size_t large_release;
+uint16_t mg_heap_small_usable[MG_HEAP_SMALL_SLOTS];
+
+/* ---- extent hooks: jemalloc's object arenas grow only inside the region ---- */
+
 /* The largest extent jemalloc has had from the hooks, or made by merging:
  * no object is larger, so no object starts further below an address it
  * holds (mg_index_find's bound). */
@@ -50,8 +51,6 @@ static void note_extent(size_t size)
 							  __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
 }
-
-/* ---- extent hooks: jemalloc's object arenas grow only inside the region ---- */
 
 static void *hook_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t alignment,
 			bool *zero, bool *commit, unsigned ind)
@@ -136,6 +135,19 @@ static extent_hooks_t hooks = {
 
 /* ---- set-up ---- */
 
+/* memgc's private jemalloc reads this before MALLOC_CONF (which overrides
+ * it key by key).  Thread caches: every small class holds at least 50
+ * freed blocks (jemalloc: 20, so a class with one or two blocks a slab
+ * fills and flushes every few dozen calls), and the cache's incremental
+ * garbage collection runs every 1 MiB a thread allocates (jemalloc:
+ * 64 KiB).  Measured on bench/alloc, 1 thread: jemalloc's instructions per
+ * malloc/free pair 166 -> 111 (callgrind), CPU time 1.66x -> 1.36x plain
+ * jemalloc (interleaved, loaded machine); 2 threads 1.42x -> 1.18x.  The
+ * price: a thread may keep up to about 4 MiB more freed blocks cached
+ * (50 blocks of each class up to 14 KiB instead of 20); peak RSS of the
+ * benchmarks moved by under 1%. */
+const char *mg_je_malloc_conf = "tcache_nslots_small_min:50,tcache_gc_incr_bytes:1048576";
+
 /* Dirty decay of the object arenas.  The 16-byte header moves common small
  * requests into size classes whose slabs span several pages (a 28-byte int
  * becomes 48: 3-page slabs; short strings 80: 5-page slabs).  Freed slab
@@ -205,6 +217,8 @@ int mg_heap_init(void)
 		return -1;
 	}
 	large_release = (size_t)mg_opt.large_release;
+	for (size_t i = 1; i < MG_HEAP_SMALL_SLOTS; i++)
+		mg_heap_small_usable[i] = (uint16_t)(mg_heap_usable_class(i * 16) - MG_HDR);
 	return 0;
 }
 
@@ -260,6 +274,16 @@ size_t mg_heap_usable_class(size_t n)
 	return (n + delta - 1) & ~(delta - 1);
 }
 
+uint32_t mg_heap_small_max(unsigned tcache_flags)
+{
+	if (tcache_flags != MG_TCACHE_AUTO)
+		return 0;
+	/* the inline paths serve n <= small_max, whose request n + MG_HDR
+	 * must stay below large_release (at least 4096) */
+	size_t below = large_release - MG_HDR - 1;
+	return below < MG_HEAP_SMALL_MAX ? (uint32_t)below : MG_HEAP_SMALL_MAX;
+}
+
 /* 0 for a bound thread's small objects: its own arena, by "thread.arena".
  * The shared block (threads past their key destructor) has no arena of
  * its own and uses the first object arena without a tcache. */
@@ -279,35 +303,31 @@ static inline size_t usable_of(void *base, size_t req, unsigned lg_al, size_t of
 
 /* ---- objects ---- */
 
-/* The jemalloc request for an object of n bytes placed off after its block. */
-static inline size_t req_of(size_t n, size_t off)
-{
-	return (n ? n : 1) + off;
-}
-
 static inline int align_flags(unsigned lg)
 {
 	return lg ? MALLOCX_LG_ALIGN(lg) : 0;
 }
 
 
-void *mg_heap_alloc(size_t n, size_t align, bool zero, uint32_t site)
+void *mg_heap_alloc_general(struct mg_thread *t, size_t n, size_t align, bool zero, uint32_t site)
 {
-	struct mg_thread *t = mg_stats_get();
 	unsigned lg = align > MG_HDR ? (unsigned)__builtin_ctzll(align) : 0;
 	size_t off = mg_hdr_offset(lg);
 	if (MG_UNLIKELY(n > MG_HDR_SIZE_MAX - off))
 		return NULL;
-	size_t req = req_of(n, off);
+	size_t req = mg_heap_req(n, off);
 	int flags = flags_for(t, req) | align_flags(lg) | (zero ? MALLOCX_ZERO : 0);
-	char *base = MG_LIKELY(flags == 0) ? mg_je_malloc(req) : mg_je_mallocx(req, flags);
+	char *base = flags == 0 ? mg_je_malloc(req) : mg_je_mallocx(req, flags);
 	if (MG_UNLIKELY(!base))
 		return NULL;
 	void *user = base + off;
-	mg_hdr_write(user, n, lg, 0, MG_FLAG_LIVE, site);
-	mg_stats_log(t, user);
-	mg_stats_alloc(t, n, usable_of(base, req, lg, off));
+	mg_heap_born(t, user, n, lg, usable_of(base, req, lg, off), site);
 	return user;
+}
+
+void *mg_heap_alloc(size_t n, size_t align, bool zero, uint32_t site)
+{
+	return mg_heap_alloc_inline(mg_stats_get(), n, align, zero, site);
 }
 
 static void site_text(uint32_t site, char *buf, size_t n)
@@ -371,7 +391,7 @@ static inline struct block block_of(void *p)
 	b.n = mg_hdr_size(h);
 	b.lg = mg_hdr_lgal(h);
 	b.off = mg_hdr_offset(b.lg);
-	b.req = req_of(b.n, b.off);
+	b.req = mg_heap_req(b.n, b.off);
 	b.base = (char *)p - b.off;
 	b.usable = usable_of(b.base, b.req, b.lg, b.off);
 	return b;
@@ -382,19 +402,37 @@ static inline void clear_live(void *p)
 	mg_hdr_of(p)->info &= ~((uint64_t)MG_FLAG_LIVE << MG_HDR_FLAGS_SHIFT);
 }
 
-int mg_heap_free(void *p, void *caller)
+int mg_heap_free_general(struct mg_thread *t, void *p, void *caller)
 {
 	if (MG_UNLIKELY(!live(p))) {
 		bad_pointer("free", p, caller);
 		return -1;
 	}
-	bool young = mg_hdr_gen(mg_hdr_of(p)) == 0;
+	bool old = mg_hdr_gen(mg_hdr_of(p)) != 0;
 	clear_live(p);
 	struct block b = block_of(p);
-	struct mg_thread *t = mg_stats_get();
-	mg_stats_free(t, b.n, b.usable, young);
+	if (!t)
+		t = mg_stats_get();
+	mg_stats_free(t, b.n, b.usable, old);
 	mg_je_sdallocx(b.base, b.req, flags_for(t, b.req) | align_flags(b.lg));
 	return 0;
+}
+
+void *mg_heap_catch_up_alloc(struct mg_thread *t, void *user)
+{
+	mg_stats_catch_up(t);
+	return user;
+}
+
+void mg_heap_catch_up_free(struct mg_thread *t, char *base)
+{
+	mg_stats_catch_up(t);
+	mg_heap_dalloc_small(base);
+}
+
+int mg_heap_free(void *p, void *caller)
+{
+	return mg_heap_free_inline(mg_stats_tls, p, caller);
 }
 
 void *mg_heap_realloc(void *p, size_t n, uint32_t site, void *caller)
@@ -406,7 +444,7 @@ void *mg_heap_realloc(void *p, size_t n, uint32_t site, void *caller)
 	struct block b = block_of(p);
 	if (n > MG_HDR_SIZE_MAX - b.off)
 		return NULL;
-	size_t nreq = req_of(n, b.off);
+	size_t nreq = mg_heap_req(n, b.off);
 	struct mg_thread *t = mg_stats_get();
 	const struct mg_hdr *h = mg_hdr_of(p);
 	unsigned gen = mg_hdr_gen(h), fl = mg_hdr_flags(h);
@@ -425,7 +463,7 @@ void *mg_heap_realloc(void *p, size_t n, uint32_t site, void *caller)
 	if (!nbase)
 		return NULL;
 	void *user = nbase + b.off;
-	mg_hdr_write(user, n, b.lg, 0, fl, site);
+	mg_hdr_write(user, n, b.lg, gen, fl, site);
 	mg_stats_log(t, user);
 	size_t nu = usable_of(nbase, nreq, b.lg, b.off);
 	memcpy(user, p, nu < b.usable ? nu : b.usable);   /* all a program may have written */
@@ -446,16 +484,16 @@ size_t mg_heap_xalloc(void *p, size_t n, size_t extra, void *caller)
 		return b.usable;
 	size_t want = n + extra;
 	size_t nu;
-	if ((b.req >= large_release) != (req_of(want, b.off) >= large_release))
+	if ((b.req >= large_release) != (mg_heap_req(want, b.off) >= large_release))
 		nu = b.usable;   /* would change arena: not in place */
 	else
-		nu = mg_je_xallocx(b.base, req_of(n, b.off), extra, align_flags(b.lg)) - b.off;
+		nu = mg_je_xallocx(b.base, mg_heap_req(n, b.off), extra, align_flags(b.lg)) - b.off;
 	size_t nn = nu < n ? b.n : (want < nu ? want : nu);
 	/* The size must keep naming the block's size class (free hands it to
 	 * sdallocx, usable_of computes from it): when jemalloc kept the block
 	 * (a shrink to a smaller class, or across large_release) so does the
 	 * header. */
-	if (mg_je_nallocx(req_of(nn, b.off), align_flags(b.lg)) != nu + b.off)
+	if (mg_je_nallocx(mg_heap_req(nn, b.off), align_flags(b.lg)) != nu + b.off)
 		nn = b.n;
 	if (nn != b.n || nu != b.usable) {
 		const struct mg_hdr *h = mg_hdr_of(p);

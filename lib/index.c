@@ -55,14 +55,39 @@ static inline size_t granule(const void *p)
 	return ((uintptr_t)p - base) / MG_HDR;
 }
 
+/* The summaries first, then the bit: whoever finds the bit set can rely
+ * on its summaries, so a bit found set needs nothing more.  Most bits are
+ * found so (a stale bit from an earlier object at the same address), which
+ * makes this a plain load instead of an atomic read-modify-write on a
+ * cold line: a bit that goes stale is dropped only by mg_index_sweep,
+ * with the world stopped, and never for a live object. */
+static inline void set_one(const void *user, uintptr_t b, uint64_t *m0, uint8_t *m1, uint8_t *m2)
+{
+	size_t g = ((uintptr_t)user - b) / MG_HDR;
+	uint64_t bit = UINT64_C(1) << (g & 63);
+	if (__atomic_load_n(&m0[g >> 6], __ATOMIC_RELAXED) & bit)
+		return;
+	if (!m2[g >> 12])
+		m2[g >> 12] = 1;
+	if (!m1[g >> 6])
+		m1[g >> 6] = 1;
+	__atomic_fetch_or(&m0[g >> 6], bit, __ATOMIC_RELEASE);
+}
+
 void mg_index_set(const void *user)
 {
-	size_t g = granule(user);
-	__atomic_fetch_or(&l0[g >> 6], UINT64_C(1) << (g & 63), __ATOMIC_RELAXED);
-	if (!l1[g >> 6])
-		l1[g >> 6] = 1;
-	if (!l2[g >> 12])
-		l2[g >> 12] = 1;
+	set_one(user, base, l0, l1, l2);
+}
+
+/* The maps' addresses are read once: the stores to the summaries could
+ * alias them as far as the compiler knows. */
+void mg_index_set_many(void *const *users, size_t n)
+{
+	uintptr_t b = base;
+	uint64_t *m0 = l0;
+	uint8_t *m1 = l1, *m2 = l2;
+	for (size_t i = 0; i < n; i++)
+		set_one(__atomic_load_n(&users[i], __ATOMIC_RELAXED), b, m0, m1, m2);
 }
 
 bool mg_index_test(const void *user)

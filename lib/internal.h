@@ -29,9 +29,16 @@
 
 #include "memgc.h"
 
+/* Everything declared from here on is hidden, so that the compiler
+ * reaches it directly (no GOT load before each global's use). */
+#pragma GCC visibility push(hidden)
+
 #define MG_HIDDEN __attribute__((visibility("hidden")))
 #define MG_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MG_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* For the malloc and free fast paths, which GCC would otherwise leave as
+ * calls once they pass its size limit for inlining. */
+#define MG_ALWAYS_INLINE inline __attribute__((always_inline))
 /* Initial-exec TLS: a new thread's first allocation must not reach the
  * dynamic loader through __tls_get_addr. */
 #define MG_TLS __thread __attribute__((tls_model("initial-exec")))
@@ -133,6 +140,8 @@ int mg_options_size(const char *s, uint64_t *out);
 /* ---- index.c: which addresses start live objects ---- */
 int mg_index_init(uintptr_t base, size_t size);   /* 0 or -1 */
 void mg_index_set(const void *user);
+/* mg_index_set for each of users[0..n), none of them NULL. */
+void mg_index_set_many(void *const *users, size_t n);
 bool mg_index_test(const void *user);     /* an object was allocated at user */
 bool mg_index_live(const void *user);     /* ... and is live */
 /* The start of the live object whose [start, start+size) holds a, or NULL. */
@@ -358,5 +367,7 @@ int mg_report_json_path(const char *path);
 void mg_report_text(int fd);
 /* Expands "%p" to the pid into out; returns 0 or -1 when it does not fit. */
 int mg_report_path(const char *pattern, char *out, size_t n);
+
+#pragma GCC visibility pop
 
 #endif /* MG_INTERNAL_H */

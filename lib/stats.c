@@ -6,13 +6,13 @@
  *   live_*   == sum over blocks of their flushed deltas
  *   peak_*   >= every value live_* has had at a flush (exact for one thread)
  *   count[0] == allocations minus deallocations of generation-0 objects
- *              since the last collection, less the blocks' pending deltas
- *              (pend_count); read clamped at 0 (mg_stats_counts).  Freeing
- *              an object that survived a collection does not lower it
- *              (CPython's count[0] never goes below 0: a collection is not
- *              owed to the deallocation of objects it already looked at).
- *              Not clamped at a flush: blocks publish out of order, and a
- *              free flushed before its allocation would be lost.
+ *              since the last collection, less the blocks' unpublished parts;
+ *              read clamped at 0 (mg_stats_counts).  Freeing an object that
+ *              survived a collection does not lower it (CPython's count[0]
+ *              never goes below 0: a collection is not owed to the
+ *              deallocation of objects it already looked at).  Not clamped
+ *              at a flush: blocks publish out of order, and a free flushed
+ *              before its allocation would be lost.
  * Blocks are linked once and never unlinked, so readers walk the list
  * without a lock; threads_lock only guards taking and giving back a block.
  */
@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "stats.h"
+#include "heap.h"
 
 MG_TLS struct mg_thread *mg_stats_tls;
 
@@ -72,18 +72,29 @@ void mg_stats_flush(struct mg_thread *t)
 {
 	if (t->shared)
 		return;
-	publish(t->pend_objs, t->pend_bytes, t->pend_usable,
-		t->max_objs, t->max_bytes, t->max_usable, t->pend_count);
-	t->pend_objs = t->pend_bytes = t->pend_usable = t->pend_count = 0;
-	t->max_objs = t->max_bytes = t->max_usable = 0;
-	t->pend_ops = 0;
+	int64_t o = t->live_objs, b = t->live_bytes, u = t->live_usable, of = t->old_frees;
+	publish(o - t->base_objs, b - t->base_bytes, u - t->base_usable,
+		t->max_objs - t->base_objs, t->max_bytes - t->base_bytes,
+		t->max_usable - t->base_usable, (o - t->base_objs) + (of - t->base_old_frees));
+	t->base_old_frees = of;
+	t->base_objs = t->max_objs = o;
+	t->base_bytes = t->max_bytes = b;
+	t->base_usable = t->max_usable = u;
+	t->flush_in = MG_FLUSH_OPS;
+}
+
+void mg_stats_catch_up(struct mg_thread *t)
+{
+	if (__atomic_load_n(&t->log_len, __ATOMIC_RELAXED) == MG_LOG_CAP)
+		mg_stats_log_drain(t);
+	if (t->flush_in == 0)
+		mg_stats_flush(t);
 }
 
 void mg_stats_log_drain(struct mg_thread *t)
 {
 	uint32_t n = __atomic_load_n(&t->log_len, __ATOMIC_ACQUIRE);
-	for (uint32_t i = 0; i < n; i++)
-		mg_index_set(__atomic_load_n(&t->log[i], __ATOMIC_RELAXED));
+	mg_index_set_many(t->log, n);
 	__atomic_store_n(&t->log_len, 0, __ATOMIC_RELEASE);
 }
 
@@ -93,26 +104,21 @@ void mg_stats_sync_index(void)
 {
 	for (struct mg_thread *t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE); t; t = t->next) {
 		uint32_t n = __atomic_load_n(&t->log_len, __ATOMIC_ACQUIRE);
-		for (uint32_t i = 0; i < n && i < MG_LOG_CAP; i++) {
-			void *u = __atomic_load_n(&t->log[i], __ATOMIC_RELAXED);
-			if (u)
-				mg_index_set(u);
-		}
+		mg_index_set_many(t->log, n < MG_LOG_CAP ? n : MG_LOG_CAP);
 	}
 }
 
+/* The shared block's counts change with atomics and go to the globals at
+ * once; objs is +1 (allocation), -1 (free) or 0 (resize). */
 void mg_stats_shared_update(struct mg_thread *t, int64_t objs, int64_t bytes,
-			    int64_t usable, uint64_t in_bytes, uint64_t in_usable, int64_t count)
+			    int64_t usable, uint64_t in_bytes, int64_t count)
 {
-	if (objs > 0) {
+	if (objs > 0)
 		__atomic_add_fetch(&t->allocs, 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&t->bytes_in, in_bytes, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&t->usable_in, in_usable, __ATOMIC_RELAXED);
-	} else if (objs < 0) {
-		__atomic_add_fetch(&t->frees, 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&t->bytes_out, (uint64_t)-bytes, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&t->usable_out, (uint64_t)-usable, __ATOMIC_RELAXED);
-	}
+	__atomic_add_fetch(&t->bytes_in, in_bytes, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&t->live_objs, objs, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&t->live_bytes, bytes, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&t->live_usable, usable, __ATOMIC_RELAXED);
 	publish(objs, bytes, usable, objs > 0 ? objs : 0, bytes > 0 ? bytes : 0,
 		usable > 0 ? usable : 0, count);
 }
@@ -157,12 +163,14 @@ struct mg_thread *mg_stats_attach(void)
 	}
 	t->in_use = 1;
 	if (fresh) {
+		t->flush_in = MG_FLUSH_OPS;
 		t->next = threads;
 		__atomic_store_n(&threads, t, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&threads_lock);
 	mg_heap_thread_attach(&t->arena, &t->tcache_flags, fresh);
-	memset(t->sites, 0, sizeof t->sites);  /* the site table may differ after a fork */
+	t->small_max = mg_heap_small_max(t->tcache_flags);
+	memset(t->site_key, 0, sizeof t->site_key);  /* the site table may differ after a fork */
 	mg_stats_tls = t;
 	if (have_key)
 		pthread_setspecific(thread_key, t);
@@ -175,22 +183,22 @@ void mg_stats_read(struct memgc_heap_stats *st)
 	if (self)
 		mg_stats_flush(self);
 	memset(st, 0, sizeof *st);
-	uint64_t usable_in = 0, usable_out = 0, bytes_out = 0;
+	int64_t live_objs = 0, live_bytes = 0, live_usable = 0;
 	const struct mg_thread *t = &shared_block;
 	for (int pass = 0; pass < 2; pass++) {
 		for (; t; t = pass ? t->next : NULL) {
 			st->allocations += __atomic_load_n(&t->allocs, __ATOMIC_RELAXED);
-			st->deallocations += __atomic_load_n(&t->frees, __ATOMIC_RELAXED);
 			st->allocated_bytes += __atomic_load_n(&t->bytes_in, __ATOMIC_RELAXED);
-			bytes_out += __atomic_load_n(&t->bytes_out, __ATOMIC_RELAXED);
-			usable_in += __atomic_load_n(&t->usable_in, __ATOMIC_RELAXED);
-			usable_out += __atomic_load_n(&t->usable_out, __ATOMIC_RELAXED);
+			live_objs += __atomic_load_n(&t->live_objs, __ATOMIC_RELAXED);
+			live_bytes += __atomic_load_n(&t->live_bytes, __ATOMIC_RELAXED);
+			live_usable += __atomic_load_n(&t->live_usable, __ATOMIC_RELAXED);
 		}
 		t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE);
 	}
-	st->live_objects = st->allocations - st->deallocations;
-	st->live_bytes = st->allocated_bytes - bytes_out;
-	st->live_usable_bytes = usable_in - usable_out;
+	st->live_objects = (uint64_t)live_objs;
+	st->deallocations = st->allocations - st->live_objects;
+	st->live_bytes = (uint64_t)live_bytes;
+	st->live_usable_bytes = (uint64_t)live_usable;
 	int64_t po = __atomic_load_n(&g.peak_objs, __ATOMIC_RELAXED);
 	int64_t pb = __atomic_load_n(&g.peak_bytes, __ATOMIC_RELAXED);
 	int64_t pu = __atomic_load_n(&g.peak_usable, __ATOMIC_RELAXED);
@@ -204,6 +212,15 @@ void mg_stats_read(struct memgc_heap_stats *st)
 	st->sites = mg_sites_count();
 }
 
+/* count[0]'s part that block t has not published yet. */
+static int64_t count_pending(const struct mg_thread *t)
+{
+	return __atomic_load_n(&t->live_objs, __ATOMIC_RELAXED) -
+	       __atomic_load_n(&t->base_objs, __ATOMIC_RELAXED) +
+	       __atomic_load_n(&t->old_frees, __ATOMIC_RELAXED) -
+	       __atomic_load_n(&t->base_old_frees, __ATOMIC_RELAXED);
+}
+
 void mg_stats_counts(long counts[3])
 {
 	struct mg_thread *self = mg_stats_tls;
@@ -212,7 +229,7 @@ void mg_stats_counts(long counts[3])
 	int64_t c0 = __atomic_load_n(&g.count[0], __ATOMIC_RELAXED);
 	for (const struct mg_thread *t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE); t; t = t->next)
 		if (t->in_use)
-			c0 += __atomic_load_n(&t->pend_count, __ATOMIC_RELAXED);
+			c0 += count_pending(t);
 	counts[0] = c0 < 0 ? 0 : (long)c0;
 	counts[1] = __atomic_load_n(&g.count[1], __ATOMIC_RELAXED);
 	counts[2] = __atomic_load_n(&g.count[2], __ATOMIC_RELAXED);
@@ -232,7 +249,7 @@ void mg_stats_set_thresholds(const long t[3])
 
 /* CPython's counts after a collection of generation gen: the next one up
  * counts it, the ones collected start again.  count[0] is set against the
- * blocks' pending deltas, so that it reads 0. */
+ * blocks' unpublished parts, so that it reads 0.  With the world stopped. */
 void mg_stats_collected(int gen)
 {
 	if (gen < 2)
@@ -242,7 +259,7 @@ void mg_stats_collected(int gen)
 	int64_t pend = 0;
 	for (const struct mg_thread *t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE); t; t = t->next)
 		if (t->in_use)
-			pend += __atomic_load_n(&t->pend_count, __ATOMIC_RELAXED);
+			pend += count_pending(t);
 	__atomic_store_n(&g.count[0], (long)-pend, __ATOMIC_RELAXED);
 }
 
@@ -254,10 +271,11 @@ void mg_stats_disown(size_t bytes, size_t usable)
 	if (t->shared)
 		return;         /* memgc's threads are new threads, with blocks of their own */
 	t->allocs--;
-	t->pend_count--;
 	t->bytes_in -= bytes;
-	t->usable_in -= usable;
-	mg_stats_pend(t, -1, -(int64_t)bytes, -(int64_t)usable, false);
+	t->live_objs--;
+	t->live_bytes -= (int64_t)bytes;
+	t->live_usable -= (int64_t)usable;
+	mg_stats_flush(t);
 }
 
 void mg_stats_error(void)
