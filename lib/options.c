@@ -33,6 +33,7 @@ struct opt {
 };
 
 static const char *const on_error_choices[] = { "abort", "warn", NULL };
+static const char *const watch_choices[] = { "auto", "off", NULL };
 
 #define OFF(f) offsetof(struct mg_options, f)
 static const struct opt table[] = {
@@ -64,6 +65,8 @@ static const struct opt table[] = {
 	  "object arenas; 0 is one per CPU, at most 8" },
 	{ "stop_signal", OPT_LONG, OFF(stop_signal), "39", 34, 64, NULL,
 	  "real-time signal that stops the threads for a scan; 39 is SIGRTMIN+5" },
+	{ "watch", OPT_ENUM, OFF(watch), "auto", 0, 0, watch_choices,
+	  "kernel write watch for young collections: auto (where the kernel allows) or off" },
 };
 #define NOPTS (sizeof table / sizeof table[0])
 
