@@ -268,11 +268,10 @@ void mg_watch_unlock(void);
 void mg_watch_stats(struct mg_watch_stats *st);
 /* Checks watch.c's invariants; the number of violations, each logged. */
 int mg_watch_check(void);
-/* Fork: prepare takes the lock, parent releases it; the child gets a new
- * lock, its own descriptors, its ranges registered again and counted
- * written (a child that skipped it reopens at its first scan). */
-void mg_watch_fork_prepare(void);
-void mg_watch_fork_parent(void);
+/* In a forked child: a new lock, the child's own descriptors, its ranges
+ * registered again and counted written; or the watch off when another
+ * thread held the lock at fork.  (A child that skips it reopens at its
+ * first scan.)  No prepare step: see watch.c. */
 void mg_watch_fork_child(void);
 
 /* ---- report.c: the exit report, text and JSON ---- */

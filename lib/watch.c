@@ -69,8 +69,9 @@
  * points that take it themselves: init, add, remove, move, note_written,
  * stats.  Those named _locked expect the caller to hold it (mg_watch_lock),
  * so that a collector takes it before stopping the world and no stopped
- * thread holds it.  Nothing here calls malloc: memory comes from mg_os_map.
- * errno is preserved by every entry point.
+ * thread holds it.  Fork takes no lock (mg_watch_fork_child says why).
+ * Nothing here calls malloc: memory comes from mg_os_map.  errno is
+ * preserved by every entry point.
  */
 #include "config.h"
 #include <errno.h>
@@ -933,26 +934,25 @@ int mg_watch_check(void)
 	return bad;
 }
 
-void mg_watch_fork_prepare(void)
-{
-	mg_watch_lock();
-}
-
-void mg_watch_fork_parent(void)
-{
-	mg_watch_unlock();
-}
-
-/* The child's only thread held the lock through fork: a fresh one, then
- * the child's own descriptors (ready() would do it at first use; done here
- * so that the parent's are closed at once). */
+/* The child's only thread is the one that forked, which held no watch lock
+ * (fork is not called from in here).  Another thread of the parent may
+ * have: its table or records may then be half-changed, and the child runs
+ * without the watch.  Taking the lock before fork instead would rank it
+ * before jemalloc's (the atfork handlers run before jemalloc's), against
+ * the extent hook that takes it under them. */
 void mg_watch_fork_child(void)
 {
+	pid_t holder = __atomic_load_n(&owner, __ATOMIC_RELAXED);
 	pthread_mutex_init(&lock, NULL);
 	owner = 0;
-	if (w.state == ON && getpid() != w.pid) {
-		int e = errno;
+	if (w.state != ON || getpid() == w.pid)
+		return;
+	int e = errno;
+	if (holder) {
+		close_kernel();
+		off("forked while another thread held the watch lock");
+	} else {
 		child_reopen();
-		errno = e;
 	}
+	errno = e;
 }

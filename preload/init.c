@@ -37,6 +37,7 @@ static void fork_child(void)
 	mg_sites_fork_child();
 	mg_stats_fork_child();
 	mg_heap_fork_child();
+	mg_watch_fork_child();
 }
 
 int mg_preload_init(void)

@@ -640,6 +640,54 @@ Test(watch, fork_child_unannounced)
 	fork_case(false);
 }
 
+/* A fork while another thread holds the watch lock: the child cannot trust
+ * the table, and runs without the watch. */
+static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t held_cv = PTHREAD_COND_INITIALIZER;
+static int held_state;               /* 1: the thread holds the lock; 2: release it */
+
+static void *hold_lock(void *arg)
+{
+	(void)arg;
+	mg_watch_lock();
+	pthread_mutex_lock(&held_mu);
+	held_state = 1;
+	pthread_cond_broadcast(&held_cv);
+	while (held_state != 2)
+		pthread_cond_wait(&held_cv, &held_mu);
+	pthread_mutex_unlock(&held_mu);
+	mg_watch_unlock();
+	return NULL;
+}
+
+Test(watch, fork_while_locked)
+{
+	start();
+	char *m = watched(8);
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, hold_lock, NULL), 0);
+	pthread_mutex_lock(&held_mu);
+	while (held_state != 1)
+		pthread_cond_wait(&held_cv, &held_mu);
+	pthread_mutex_unlock(&held_mu);
+	pid_t pid = fork();
+	if (pid == 0) {
+		mg_watch_fork_child();
+		struct pages p;
+		_exit(!strcmp(mg_watch_why(), "off: forked while another thread held the watch lock") &&
+		      scan(&p, m, 8) == -1 ? 0 : 1);
+	}
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child's watch is off");
+	pthread_mutex_lock(&held_mu);
+	held_state = 2;
+	pthread_cond_broadcast(&held_cv);
+	pthread_mutex_unlock(&held_mu);
+	pthread_join(t, NULL);
+	cr_assert_str_eq(mg_watch_why(), "on", "the parent's is not");
+}
+
 /* The _locked calls refuse a caller without the lock. */
 static void scan_unlocked(void *arg)
 {
