@@ -209,8 +209,11 @@ bool mg_symtab_lookup(const char *path, uintptr_t ip, uintptr_t base, const char
  * is reported by the first scan after any write to it: by a thread, by the
  * kernel (read(2) into it), or by a parent's copy-on-write; watch.c's
  * opening lists what is not seen (writes through another mapping, DMA).
- * Reported pages were written while mapped: the caller reads only what is
- * still mapped (the heap's [mg_heap_base, mg_heap_bump) always is).
+ * Reported pages were written while mapped, or are counted written: the
+ * caller reads only what is mapped readable now (the heap's [mg_heap_base,
+ * mg_heap_bump) always is).  Register what is mapped and in use: the first
+ * scan of a range reports all of it and arming fills in its page tables (8
+ * bytes per page), so never a PROT_NONE reserve.
  * Locking: add, remove, move, note_written, stats and init take the watch
  * lock; the _locked calls expect the caller to hold it (mg_watch_lock),
  * taken before the world is stopped.  Nothing here calls malloc. */
