@@ -17,3 +17,14 @@ bench: all bench/alloc$(EXEEXT)
 	BENCH_PYTHON='$(PYTHON3)' \
 	bash $(srcdir)/bench/run.sh
 .PHONY: bench
+
+# The kernel write watch (lib/watch.c): the write fault and the scan's cost.
+EXTRA_PROGRAMS += bench/watch
+bench_watch_SOURCES = bench/watch.c
+bench_watch_CFLAGS = $(AM_CFLAGS) -O2
+bench_watch_LDADD = $(MG_CORE_LIBS)
+bench_watch_DEPENDENCIES = libmgcore.la libmgje.a
+
+bench-watch: bench/watch$(EXEEXT)
+	./bench/watch$(EXEEXT)
+.PHONY: bench-watch

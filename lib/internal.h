@@ -16,7 +16,8 @@
  *
  * Lock ranks, taken only in this order (never the reverse):
  *   1. mg_stats threads lock   2. mg_sites insert lock   3. jemalloc's own
- *   4. the loader's (dl_iterate_phdr)   5. the world lock (world.c)
+ *   4. the watch lock (watch.c)   5. the loader's (dl_iterate_phdr)
+ *   6. the world lock (world.c)
  */
 #ifndef MG_INTERNAL_H
 #define MG_INTERNAL_H
@@ -105,6 +106,7 @@ int mg_out_flush(struct mg_out *o);                      /* 0, or -1 after any w
 enum mg_summary { MG_SUMMARY_NONE, MG_SUMMARY_STDERR, MG_SUMMARY_FILE };
 enum mg_on_error { MG_ON_ERROR_ABORT, MG_ON_ERROR_WARN };
 enum mg_mode { MG_MODE_ACCOUNT, MG_MODE_RECLAIM };
+enum mg_watch_mode { MG_WATCH_AUTO, MG_WATCH_OFF };
 struct mg_options {
 	bool help;
 	int on_error;             /* enum mg_on_error */
@@ -123,6 +125,7 @@ struct mg_options {
 	bool leak_check;          /* a full collection at exit */
 	long exitcode;            /* exit status when it finds leaks; 0: unchanged */
 	long mark_stack;          /* mark stack entries */
+	int watch;                /* enum mg_watch_mode (watch.c) */
 	char report[256];         /* JSON report path, "" for none */
 	char summary[256];        /* "stderr", "none" or a path */
 };
@@ -357,6 +360,81 @@ long mg_collect_freeze_count(void);
 void mg_collect_fork_prepare(void);
 void mg_collect_fork_parent(void);
 void mg_collect_fork_child(void);
+/* ---- watch.c: the kernel write watch (userfaultfd, PAGEMAP_SCAN) ----
+ * Which pages of the watched ranges were written since the last scan, and
+ * per generation g, since the last collection of a generation >= g (the
+ * record g: what a generation-g collection reads of older memory).  Every
+ * scan re-arms what it reports and adds it to the three records.  A page
+ * is reported by the first scan after any write to it: by a thread, by the
+ * kernel (read(2) into it), or by a parent's copy-on-write; watch.c's
+ * opening lists what is not seen (writes through another mapping, DMA).
+ * Reported pages were written while mapped, or are counted written: the
+ * caller reads only what is mapped readable now (the heap's [mg_heap_base,
+ * mg_heap_bump) always is).  Register what is mapped and in use: the first
+ * scan of a range reports all of it and arming fills in its page tables (8
+ * bytes per page), so never a PROT_NONE reserve.
+ * Locking: add, remove, move, note_written, stats and init take the watch
+ * lock; the _locked calls expect the caller to hold it (mg_watch_lock),
+ * taken before the world is stopped.  Nothing here calls malloc. */
+#define MG_WATCH_GENS 3
+/* A run of pages [start, end); non-zero stops the calls. */
+typedef int (*mg_watch_fn)(uintptr_t start, uintptr_t end, void *arg);
+struct mg_watch_stats {
+	uint64_t ranges, bytes;      /* watched now */
+	uint64_t updates;            /* mg_watch_scan_locked calls */
+	uint64_t scans;              /* PAGEMAP_SCAN calls that re-arm */
+	uint64_t scan_ns;            /* time in mg_watch_scan_locked */
+	uint64_t reported;           /* pages the kernel reported written */
+	uint64_t noted;              /* pages counted written by add, move, note_written */
+	uint64_t late;               /* mappings found unregistered in a range, registered */
+	uint64_t unwatched;          /* pages counted written as they could not be armed */
+	uint64_t lost;               /* pages no record could take (no memory) */
+	uint64_t record_pages[MG_WATCH_GENS];   /* pages in each record now */
+};
+/* Opens the watch unless watch=off: 0 when on; -1 when off, and
+ * mg_watch_why() says why.  Idempotent.  Call after the options. */
+int mg_watch_init(void);
+bool mg_watch_on(void);
+/* "on", or "off: <reason>" (watch=off, ENOSYS, EPERM, a feature missing). */
+const char *mg_watch_why(void);
+/* Registers [addr, addr + len) (rounded out to pages) and counts it all
+ * written.  0, or -1 with errno: EOPNOTSUPP (watch off), EINVAL (nothing
+ * mapped there, or a mapping userfaultfd refuses), EBUSY (another
+ * userfaultfd has it), ENOMEM.  On -1 the range is not watched: scan it in
+ * full every time. */
+int mg_watch_add(const void *addr, size_t len);
+/* Stops watching [addr, addr + len) and drops its pages from the records
+ * (call it before unmapping).  0, or -1 (EOPNOTSUPP, EINVAL, ENOMEM). */
+int mg_watch_remove(const void *addr, size_t len);
+/* After mremap(old, old_len, new_len, ..., new): the old range forgotten,
+ * the new one watched and counted written.  0, or -1 as mg_watch_add. */
+int mg_watch_move(const void *old, size_t old_len, const void *new, size_t new_len);
+/* Counts [addr, addr + len) written in every record (pages whose content
+ * changed in a way the kernel does not report). */
+void mg_watch_note_written(const void *addr, size_t len);
+/* Reads and re-arms the written pages of the watched part of [addr,
+ * addr + len), adds them to the three records and calls fn (may be NULL)
+ * on each run; a mapping found unregistered inside a watched range is
+ * registered and counted written.  Returns the pages counted, -1 when the
+ * watch is off (then scan everything). */
+long mg_watch_scan_locked(const void *addr, size_t len, mg_watch_fn fn, void *arg);
+long mg_watch_update_locked(void);     /* mg_watch_scan_locked of every range */
+/* Calls fn on the runs of record gen, in address order; fn's first
+ * non-zero value (keep it positive), or 0; -1 when the watch is off or the
+ * record is incomplete (then scan everything older). */
+int mg_watch_foreach_locked(int gen, mg_watch_fn fn, void *arg);
+/* After a collection of generation gen: records 0..gen emptied. */
+void mg_watch_consume_locked(int gen);
+void mg_watch_lock(void);
+void mg_watch_unlock(void);
+void mg_watch_stats(struct mg_watch_stats *st);
+/* Checks watch.c's invariants; the number of violations, each logged. */
+int mg_watch_check(void);
+/* In a forked child: a new lock, the child's own descriptors, its ranges
+ * registered again and counted written; or the watch off when another
+ * thread held the lock at fork.  (A child that skips it reopens at its
+ * first scan.)  No prepare step: see watch.c. */
+void mg_watch_fork_child(void);
 
 /* ---- report.c: the exit report, text and JSON ---- */
 void mg_report_init(void);      /* at start-up: remembers what stderr is */

@@ -34,6 +34,7 @@ struct opt {
 
 static const char *const on_error_choices[] = { "abort", "warn", NULL };
 static const char *const mode_choices[] = { "account", "reclaim", NULL };
+static const char *const watch_choices[] = { "auto", "off", NULL };
 
 #define OFF(f) offsetof(struct mg_options, f)
 static const struct opt table[] = {
@@ -79,6 +80,8 @@ static const struct opt table[] = {
 	  "exit status when the exit leak check finds leaks; 0 leaves it alone" },
 	{ "mark_stack", OPT_LONG, OFF(mark_stack), "1048576", 16, 1L << 30, NULL,
 	  "mark stack entries; past them marking rescans (slower, never wrong)" },
+	{ "watch", OPT_ENUM, OFF(watch), "auto", 0, 0, watch_choices,
+	  "kernel write watch for young collections: auto (where the kernel allows) or off" },
 };
 #define NOPTS (sizeof table / sizeof table[0])
 

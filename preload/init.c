@@ -44,6 +44,7 @@ static void fork_child(void)
 	mg_heap_fork_child();
 	mg_roots_fork_child();
 	mg_collect_fork_child();
+	mg_watch_fork_child();
 }
 
 int mg_preload_init(void)
