@@ -59,13 +59,17 @@ void mg_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct mg_out {
 	int fd;
 	int failed;
+	bool sock;                /* fd is a socket: send(MSG_NOSIGNAL), never SIGPIPE */
 	size_t len;
 	char buf[4096];
 };
 void mg_out_init(struct mg_out *o, int fd);
+void mg_out_init_socket(struct mg_out *o, int fd);
 void mg_out_printf(struct mg_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void mg_out_json_str(struct mg_out *o, const char *s);  /* quoted, escaped */
 int mg_out_flush(struct mg_out *o);                      /* 0, or -1 after any write error */
+/* "12.3 MiB", "3000 B": a size for people, in powers of 1024; returns buf. */
+const char *mg_log_size(uint64_t bytes, char *buf, size_t n);
 
 /* ---- options.c: the one table of options ---- */
 enum mg_summary { MG_SUMMARY_NONE, MG_SUMMARY_STDERR, MG_SUMMARY_FILE };
@@ -81,8 +85,11 @@ struct mg_options {
 	long arenas;
 	long report_top;
 	long stop_signal;         /* the signal that stops the world (world.c) */
+	bool control;             /* serve the control socket (control.c) */
+	long collect_signal;      /* 0, or the signal that asks for a collection */
 	char report[256];         /* JSON report path, "" for none */
 	char summary[256];        /* "stderr", "none" or a path */
+	char control_dir[256];    /* "" for the default (control.c) */
 };
 extern struct mg_options mg_opt;
 /* Parses "key=value:key=value" into mg_opt over the defaults; each bad key
@@ -207,5 +214,35 @@ int mg_report_json_path(const char *path);
 void mg_report_text(int fd);
 /* Expands "%p" to the pid into out; returns 0 or -1 when it does not fit. */
 int mg_report_path(const char *pattern, char *out, size_t n);
+/* The report's "heap" and "gc" members (also the control socket's stats
+ * reply), sep between them; no newline of its own. */
+void mg_report_heap_json(struct mg_out *o, const struct memgc_heap_stats *st, const long count[3],
+			 const long threshold[3], const char *sep);
+
+/* ---- request.c: the control protocol's requests, parsed without malloc ---- */
+#define MG_PROTOCOL 1             /* "memgc" in every request and reply */
+#define MG_REQUEST_MAX 8192       /* bytes of one request line, its newline excluded */
+enum mg_request_cmd { MG_REQ_NONE, MG_REQ_STATS, MG_REQ_COLLECT, MG_REQ_TRIM, MG_REQ_REPORT };
+struct mg_request {
+	int cmd;                  /* enum mg_request_cmd */
+	int generation;           /* collect: 0, 1 or 2 (the default) */
+	char path[4096];          /* report: absolute, %p is the pid; else "" */
+};
+/* Parses the n bytes at s (one request line, without its newline) into r.
+ * 0, or -1 with a one-line reason in err (printable ASCII) and r zeroed. */
+int mg_request_parse(const char *s, size_t n, struct mg_request *r, char *err, size_t errn);
+const char *mg_request_cmd_name(int cmd);   /* "stats", ...; "" for none */
+
+/* ---- control.c: the control socket and collect_signal, served by memgc's
+ * control thread ---- */
+/* At start-up, once memgc is ready (the constructor): starts the control
+ * thread when option control or collect_signal asks for it.  Never fails
+ * the program: a problem gets one line on stderr and no control. */
+void mg_control_start(void);
+/* In a forked child (after the heap's fork handler): the child's own
+ * socket and thread. */
+void mg_control_fork_child(void);
+/* At exit: removes this process's socket. */
+void mg_control_exit(void);
 
 #endif /* MG_INTERNAL_H */

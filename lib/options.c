@@ -64,6 +64,12 @@ static const struct opt table[] = {
 	  "object arenas; 0 is one per CPU, at most 8" },
 	{ "stop_signal", OPT_LONG, OFF(stop_signal), "39", 34, 64, NULL,
 	  "real-time signal that stops the threads for a scan; 39 is SIGRTMIN+5" },
+	{ "control", OPT_BOOL, OFF(control), "0", 0, 1, NULL,
+	  "serve the control socket (memgc stats/collect PID); memgc run sets it" },
+	{ "control_dir", OPT_STRING, OFF(control_dir), "", 0, 0, NULL,
+	  "directory of the control sockets; empty is $XDG_RUNTIME_DIR/memgc, else /tmp/memgc-UID" },
+	{ "collect_signal", OPT_LONG, OFF(collect_signal), "0", 0, 64, NULL,
+	  "signal that makes memgc collect and trim, as memgc collect PID does; 0 is none" },
 };
 #define NOPTS (sizeof table / sizeof table[0])
 

@@ -37,6 +37,7 @@ static void fork_child(void)
 	mg_sites_fork_child();
 	mg_stats_fork_child();
 	mg_heap_fork_child();
+	mg_control_fork_child();
 }
 
 int mg_preload_init(void)
@@ -76,7 +77,9 @@ int mg_preload_init(void)
 
 __attribute__((constructor(101))) static void mg_preload_ctor(void)
 {
-	mg_preload_init();
+	/* threads of memgc's own start here, never inside a first malloc */
+	if (mg_preload_init() == MG_READY)
+		mg_control_start();
 }
 
 __attribute__((destructor(101))) static void mg_preload_dtor(void)
@@ -85,5 +88,6 @@ __attribute__((destructor(101))) static void mg_preload_dtor(void)
 		return;
 	mg_busy = 1;
 	mg_report_at_exit();
+	mg_control_exit();
 	mg_busy = 0;
 }

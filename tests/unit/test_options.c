@@ -12,7 +12,8 @@
 TestSuite(options, .init = mg_options_defaults);
 
 #define KNOWN "help summary report report_top stack_depth max_sites on_error threshold0 " \
-	"threshold1 threshold2 large_release heap_reserve arenas stop_signal"
+	"threshold1 threshold2 large_release heap_reserve arenas stop_signal control control_dir " \
+	"collect_signal"
 
 static char err[16384];
 
@@ -41,6 +42,9 @@ static void expect_defaults(void)
 	cr_assert_eq(mg_opt.report_top, 10);
 	cr_assert_str_eq(mg_opt.report, "");
 	cr_assert_str_eq(mg_opt.summary, "none");
+	cr_assert_eq(mg_opt.control, false);
+	cr_assert_str_eq(mg_opt.control_dir, "");
+	cr_assert_eq(mg_opt.collect_signal, 0);
 }
 
 Test(options, defaults)
@@ -64,7 +68,8 @@ Test(options, valid_values)
 	cr_assert_eq(parse("help=yes:on_error=warn:stack_depth=64:max_sites=16:"
 			   "threshold0=0:threshold1=9223372036854775807:threshold2=3:"
 			   "large_release=4K:heap_reserve=32T:arenas=64:report_top=64:stop_signal=64:"
-			   "report=/tmp/r-%p.json:summary=stderr"), 0);
+			   "report=/tmp/r-%p.json:summary=stderr:control=1:control_dir=/run/x:"
+			   "collect_signal=64"), 0);
 	cr_assert_str_eq(err, "");
 	cr_assert_eq(mg_opt.help, true);
 	cr_assert_eq(mg_opt.on_error, MG_ON_ERROR_WARN);
@@ -80,6 +85,9 @@ Test(options, valid_values)
 	cr_assert_eq(mg_opt.report_top, 64);
 	cr_assert_str_eq(mg_opt.report, "/tmp/r-%p.json");
 	cr_assert_str_eq(mg_opt.summary, "stderr");
+	cr_assert_eq(mg_opt.control, true);
+	cr_assert_str_eq(mg_opt.control_dir, "/run/x");
+	cr_assert_eq(mg_opt.collect_signal, 64);
 }
 
 Test(options, bool_spellings)
@@ -202,6 +210,12 @@ static const struct bad_case bad[] = {
 	  "integer from 34 to 64; using 39\n" },
 	{ "report_top=65", "memgc: MEMGC_OPTIONS: bad value '65' for report_top: expected an "
 	  "integer from 0 to 64; using 10\n" },
+	{ "control=2", "memgc: MEMGC_OPTIONS: bad value '2' for control: expected 0 or 1; "
+	  "using 0\n" },
+	{ "collect_signal=-1", "memgc: MEMGC_OPTIONS: bad value '-1' for collect_signal: expected "
+	  "an integer from 0 to 64; using 0\n" },
+	{ "collect_signal=65", "memgc: MEMGC_OPTIONS: bad value '65' for collect_signal: expected "
+	  "an integer from 0 to 64; using 0\n" },
 };
 #define NBAD (sizeof bad / sizeof bad[0])
 
@@ -358,7 +372,8 @@ Test(options, json_of_the_defaults)
 			 "\"report_top\": 10, \"stack_depth\": 1, \"max_sites\": 262144, "
 			 "\"on_error\": \"abort\", \"threshold0\": 700, \"threshold1\": 10, "
 			 "\"threshold2\": 10, \"large_release\": 1048576, "
-			 "\"heap_reserve\": 1099511627776, \"arenas\": 0, \"stop_signal\": 39}");
+			 "\"heap_reserve\": 1099511627776, \"arenas\": 0, \"stop_signal\": 39, "
+			 "\"control\": 0, \"control_dir\": \"\", \"collect_signal\": 0}");
 	close(fd);
 }
 
@@ -372,7 +387,7 @@ Test(options, help_lists_every_option)
 	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
 	cr_assert_gt(n, 0);
 	buf[n] = '\0';
-	cr_assert_eq(mg_test_lines(buf), 1 + 2 * 14, "%s", buf);
+	cr_assert_eq(mg_test_lines(buf), 1 + 2 * 17, "%s", buf);
 	cr_assert(strstr(buf, "\n  stack_depth    frames kept per allocation site; 1 is the caller "
 			 "only (no unwinding)\n                   default 1; now 3; accepts an "
 			 "integer from 1 to 64\n"), "%s", buf);
