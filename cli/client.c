@@ -37,6 +37,7 @@ struct target {
 	const char *verb;
 	int pid;
 	unsigned uid;                /* the process's effective uid */
+	int tgid;                    /* its thread group: pid, unless pid is a thread's */
 	char name[64];               /* its comm, "?" when unknown */
 	char dirs[3][512];           /* where its socket may be */
 	int ndirs;
@@ -130,7 +131,9 @@ static void read_status(struct target *t)
 	char *s = slurp(path, NULL);
 	if (!s)
 		return;
-	char *name = strstr(s, "Name:\t"), *uid = strstr(s, "\nUid:\t");
+	char *name = strstr(s, "Name:\t"), *uid = strstr(s, "\nUid:\t"), *tgid = strstr(s, "\nTgid:\t");
+	if (tgid)
+		t->tgid = atoi(tgid + 7);
 	if (name)
 		snprintf(t->name, sizeof t->name, "%.*s", (int)strcspn(name + 6, "\n"), name + 6);
 	unsigned real, eff;
@@ -288,6 +291,12 @@ static int locate(struct target *t)
 	if (!alive(t->pid))
 		return no_process(t, NULL);
 	read_status(t);
+	if (t->tgid > 0 && t->tgid != t->pid) {
+		struct target p = { .pid = t->tgid };
+		read_status(&p);
+		return mg_cli_fail(t->verb, MG_EXIT_USAGE, "%d is a thread of process %d (%s): give "
+				   "the process's id", t->pid, p.pid, p.name);
+	}
 	find_dirs(t);
 	for (int i = 0; i < t->ndirs; i++) {
 		struct stat st;
