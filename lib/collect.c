@@ -33,6 +33,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -364,6 +365,7 @@ static void *collector_main(void *arg)
 {
 	(void)arg;
 	mg_collect_own_thread();
+	prctl(PR_SET_NAME, "memgc-collect", 0, 0, 0);
 	sigset_t all;
 	sigfillset(&all);
 	sigdelset(&all, (int)mg_opt.stop_signal);
@@ -402,15 +404,20 @@ static void *collector_main(void *arg)
 	return NULL;
 }
 
-/* glibc calloc'd this thread's DTV in pthread_create, through memgc's
- * malloc: it is memgc's, not the program's.  The TCB's second word points
- * 16 bytes into it. */
 void mg_collect_own_thread(void)
 {
 	mg_roots_own_thread();
-#if defined(__x86_64__)
-	uintptr_t dtv;
-	__asm__("mov %%fs:8, %0" : "=r"(dtv));
+}
+
+/* glibc calloc'd the new thread's DTV in pthread_create, through memgc's
+ * malloc: it is memgc's, not the program's.  The TCB (at the pthread_t)
+ * holds it in its second word, 16 bytes into the block; the creator
+ * uncounts it before pthread_create's caller goes on, so the program never
+ * sees it in its figures. */
+void mg_collect_thread_created(pthread_t th)
+{
+#if defined(__x86_64__) && defined(__GLIBC__)
+	uintptr_t dtv = ((const uintptr_t *)th)[1];
 	mg_stats_sync_index();
 	void *o = mg_index_find((void *)dtv);
 	if (o)
@@ -439,7 +446,9 @@ void mg_collect_wake(void)
 		sigfillset(&all);
 		pthread_sigmask(SIG_BLOCK, &all, &old);   /* the thread starts with all blocked */
 		int e = errno;
-		if (pthread_create(&collector, &a, collector_main, NULL)) {
+		if (pthread_create(&collector, &a, collector_main, NULL) == 0) {
+			mg_collect_thread_created(collector);
+		} else {
 			static int said;
 			if (!said++)
 				mg_log("cannot start the collector thread: no automatic collection "

@@ -94,13 +94,17 @@ void mg_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct mg_out {
 	int fd;
 	int failed;
+	bool sock;                /* fd is a socket: send(MSG_NOSIGNAL), never SIGPIPE */
 	size_t len;
 	char buf[4096];
 };
 void mg_out_init(struct mg_out *o, int fd);
+void mg_out_init_socket(struct mg_out *o, int fd);
 void mg_out_printf(struct mg_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void mg_out_json_str(struct mg_out *o, const char *s);  /* quoted, escaped */
 int mg_out_flush(struct mg_out *o);                      /* 0, or -1 after any write error */
+/* "12.3 MiB", "3000 B": a size for people, in powers of 1024; returns buf. */
+const char *mg_log_size(uint64_t bytes, char *buf, size_t n);
 
 /* ---- options.c: the one table of options ---- */
 enum mg_summary { MG_SUMMARY_NONE, MG_SUMMARY_STDERR, MG_SUMMARY_FILE };
@@ -126,8 +130,11 @@ struct mg_options {
 	long exitcode;            /* exit status when it finds leaks; 0: unchanged */
 	long mark_stack;          /* mark stack entries */
 	int watch;                /* enum mg_watch_mode (watch.c) */
+	bool control;             /* serve the control socket (control.c) */
+	long collect_signal;      /* 0, or the signal that asks for a collection */
 	char report[256];         /* JSON report path, "" for none */
 	char summary[256];        /* "stderr", "none" or a path */
+	char control_dir[256];    /* "" for the default (control.c) */
 };
 extern struct mg_options mg_opt;
 /* Parses "key=value:key=value" into mg_opt over the defaults; each bad key
@@ -336,6 +343,8 @@ void mg_collect_stats(struct memgc_gc_stats st[3]);
  * timeline): its stack and registers are never roots, and it must not hold
  * pointers to program objects across a stop. */
 void mg_collect_own_thread(void);
+/* Its creator calls this right after pthread_create of a memgc thread. */
+void mg_collect_thread_created(pthread_t th);
 /* count[0] passed threshold[0]: wakes the collector thread.  Called inside
  * malloc: never collects there. */
 void mg_collect_wake(void);
@@ -445,6 +454,38 @@ int mg_report_json_path(const char *path);
 void mg_report_text(int fd);
 /* Expands "%p" to the pid into out; returns 0 or -1 when it does not fit. */
 int mg_report_path(const char *pattern, char *out, size_t n);
+/* The report's "heap" and "gc" members (also the control socket's stats
+ * reply), sep between them; no newline of its own. */
+/* The "collector" member of the report and of the control socket's stats. */
+void mg_report_collector_json(struct mg_out *o);
+void mg_report_heap_json(struct mg_out *o, const struct memgc_heap_stats *st, const long count[3],
+			 const long threshold[3], const char *sep);
+
+/* ---- request.c: the control protocol's requests, parsed without malloc ---- */
+#define MG_PROTOCOL 1             /* "memgc" in every request and reply */
+#define MG_REQUEST_MAX 8192       /* bytes of one request line, its newline excluded */
+enum mg_request_cmd { MG_REQ_NONE, MG_REQ_STATS, MG_REQ_COLLECT, MG_REQ_TRIM, MG_REQ_REPORT };
+struct mg_request {
+	int cmd;                  /* enum mg_request_cmd */
+	int generation;           /* collect: 0, 1 or 2 (the default) */
+	char path[4096];          /* report: absolute, %p is the pid; else "" */
+};
+/* Parses the n bytes at s (one request line, without its newline) into r.
+ * 0, or -1 with a one-line reason in err (printable ASCII) and r zeroed. */
+int mg_request_parse(const char *s, size_t n, struct mg_request *r, char *err, size_t errn);
+const char *mg_request_cmd_name(int cmd);   /* "stats", ...; "" for none */
+
+/* ---- control.c: the control socket and collect_signal, served by memgc's
+ * control thread ---- */
+/* At start-up, once memgc is ready (the constructor): starts the control
+ * thread when option control or collect_signal asks for it.  Never fails
+ * the program: a problem gets one line on stderr and no control. */
+void mg_control_start(void);
+/* In a forked child (after the heap's fork handler): the child's own
+ * socket and thread. */
+void mg_control_fork_child(void);
+/* At exit: removes this process's socket. */
+void mg_control_exit(void);
 
 #pragma GCC visibility pop
 

@@ -9,14 +9,17 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "internal.h"
 
-static void write_all(int fd, const char *p, size_t n, int *failed)
+/* Writes all n bytes; a socket by send(MSG_NOSIGNAL), so that a peer gone
+ * away is an error here and not a SIGPIPE to the program. */
+static void write_all(int fd, bool sock, const char *p, size_t n, int *failed)
 {
 	while (n > 0) {
-		ssize_t w = write(fd, p, n);
+		ssize_t w = sock ? send(fd, p, n, MSG_NOSIGNAL) : write(fd, p, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
@@ -42,7 +45,7 @@ void mg_log(const char *fmt, ...)
 	if (len > sizeof line - 2)
 		len = sizeof line - 2;
 	line[len++] = '\n';
-	write_all(STDERR_FILENO, line, len, NULL);
+	write_all(STDERR_FILENO, false, line, len, NULL);
 	errno = e;
 }
 
@@ -50,13 +53,20 @@ void mg_out_init(struct mg_out *o, int fd)
 {
 	o->fd = fd;
 	o->failed = 0;
+	o->sock = false;
 	o->len = 0;
+}
+
+void mg_out_init_socket(struct mg_out *o, int fd)
+{
+	mg_out_init(o, fd);
+	o->sock = true;
 }
 
 int mg_out_flush(struct mg_out *o)
 {
 	if (o->len) {
-		write_all(o->fd, o->buf, o->len, &o->failed);
+		write_all(o->fd, o->sock, o->buf, o->len, &o->failed);
 		o->len = 0;
 	}
 	return o->failed ? -1 : 0;
@@ -107,4 +117,20 @@ void mg_out_json_str(struct mg_out *o, const char *s)
 		}
 	}
 	out_put(o, "\"", 1);
+}
+
+const char *mg_log_size(uint64_t b, char *buf, size_t n)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)b;
+	int u = 0;
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, n, "%llu B", (unsigned long long)b);
+	else
+		snprintf(buf, n, "%.1f %s", v, unit[u]);
+	return buf;
 }

@@ -82,6 +82,12 @@ static const struct opt table[] = {
 	  "mark stack entries; past them marking rescans (slower, never wrong)" },
 	{ "watch", OPT_ENUM, OFF(watch), "auto", 0, 0, watch_choices,
 	  "kernel write watch for young collections: auto (where the kernel allows) or off" },
+	{ "control", OPT_BOOL, OFF(control), "0", 0, 1, NULL,
+	  "serve the control socket (memgc stats/collect PID); memgc run sets it" },
+	{ "control_dir", OPT_STRING, OFF(control_dir), "", 0, 0, NULL,
+	  "directory of the control sockets; empty is $XDG_RUNTIME_DIR/memgc, else /tmp/memgc-UID" },
+	{ "collect_signal", OPT_LONG, OFF(collect_signal), "0", 0, 64, NULL,
+	  "signal that makes memgc collect and trim, as memgc collect PID does; 0 is none" },
 };
 #define NOPTS (sizeof table / sizeof table[0])
 

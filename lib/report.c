@@ -76,23 +76,6 @@ static void drop(struct snapshot *s)
 		mg_os_unmap(s->bytes, s->nsites * sizeof *s->bytes);
 }
 
-/* "12.3 MiB": sizes for people. */
-static const char *human(uint64_t b, char *buf, size_t n)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)b;
-	int u = 0;
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, n, "%llu B", (unsigned long long)b);
-	else
-		snprintf(buf, n, "%.1f %s", v, unit[u]);
-	return buf;
-}
-
 static void site_line(struct mg_out *o, const char *lead, uint32_t id)
 {
 	void *const *frames;
@@ -119,14 +102,14 @@ static void text(struct mg_out *o, const struct snapshot *s)
 	mg_out_printf(o, "memgc: pid %d (%s) at exit\n", (int)getpid(), exe);
 	mg_out_printf(o, "memgc:   %llu allocations, %llu deallocations, %s requested in all\n",
 		      (unsigned long long)st->allocations, (unsigned long long)st->deallocations,
-		      human(st->allocated_bytes, a, sizeof a));
+		      mg_log_size(st->allocated_bytes, a, sizeof a));
 	mg_out_printf(o, "memgc:   live %llu objects, %s (usable %s); peak %llu objects, %s (usable %s)\n",
-		      (unsigned long long)st->live_objects, human(st->live_bytes, a, sizeof a),
-		      human(st->live_usable_bytes, b, sizeof b),
-		      (unsigned long long)st->peak_live_objects, human(st->peak_live_bytes, c, sizeof c),
-		      human(st->peak_usable_bytes, d, sizeof d));
+		      (unsigned long long)st->live_objects, mg_log_size(st->live_bytes, a, sizeof a),
+		      mg_log_size(st->live_usable_bytes, b, sizeof b),
+		      (unsigned long long)st->peak_live_objects, mg_log_size(st->peak_live_bytes, c, sizeof c),
+		      mg_log_size(st->peak_usable_bytes, d, sizeof d));
 	mg_out_printf(o, "memgc:   RSS %s at exit, peak %s; gc counts %ld %ld %ld, thresholds %ld %ld %ld\n",
-		      human(st->rss_bytes, a, sizeof a), human(st->peak_rss_bytes, b, sizeof b),
+		      mg_log_size(st->rss_bytes, a, sizeof a), mg_log_size(st->peak_rss_bytes, b, sizeof b),
 		      s->count[0], s->count[1], s->count[2],
 		      s->threshold[0], s->threshold[1], s->threshold[2]);
 	if (st->errors || st->foreign_frees)
@@ -137,7 +120,7 @@ static void text(struct mg_out *o, const struct snapshot *s)
 			      (unsigned long long)st->sites);
 	for (int i = 0; i < s->ntop; i++) {
 		uint32_t id = s->top[i];
-		mg_out_printf(o, "memgc:   %s in %llu objects at\n", human(s->bytes[id], a, sizeof a),
+		mg_out_printf(o, "memgc:   %s in %llu objects at\n", mg_log_size(s->bytes[id], a, sizeof a),
 			      (unsigned long long)s->objs[id]);
 		site_line(o, "memgc:       ", id);
 	}
@@ -170,7 +153,7 @@ static void text_collector(struct mg_out *o)
 		return;
 	}
 	mg_out_printf(o, "memgc:   leak check: %s in %llu objects: direct %llu (%llu B), indirect %llu (%llu B), "
-		      "%llu cycles of %llu objects (%llu B)\n", human(l->bytes, a, sizeof a),
+		      "%llu cycles of %llu objects (%llu B)\n", mg_log_size(l->bytes, a, sizeof a),
 		      (unsigned long long)l->objects, (unsigned long long)l->direct_objects,
 		      (unsigned long long)l->direct_bytes, (unsigned long long)l->indirect_objects,
 		      (unsigned long long)l->indirect_bytes, (unsigned long long)l->cycles,
@@ -180,10 +163,10 @@ static void text_collector(struct mg_out *o)
 		const struct mg_leak_group *g = &l->groups[i];
 		if (g->kind == MG_LEAK_CYCLE)
 			mg_out_printf(o, "memgc:   cycle of %llu objects, %s, allocated at\n",
-				      (unsigned long long)g->objects, human(g->bytes, a, sizeof a));
+				      (unsigned long long)g->objects, mg_log_size(g->bytes, a, sizeof a));
 		else
 			mg_out_printf(o, "memgc:   %s leak of %s in %llu objects, allocated at\n",
-				      kind_name[g->kind], human(g->bytes, a, sizeof a),
+				      kind_name[g->kind], mg_log_size(g->bytes, a, sizeof a),
 				      (unsigned long long)g->objects);
 		site_line(o, "memgc:       ", g->site);
 	}
@@ -234,19 +217,26 @@ static void json_gen(struct mg_out *o, const struct memgc_gc_stats *g)
 		      (unsigned long long)g->scanned_bytes);
 }
 
-static void json_collector(struct mg_out *o)
+void mg_report_collector_json(struct mg_out *o)
 {
 	struct memgc_gc_stats st[3];
 	mg_collect_stats(st);
-	mg_out_printf(o, " \"collector\": {\"mode\": \"%s\", \"enabled\": %s, \"generations\": [",
+	mg_out_printf(o, "\"collector\": {\"mode\": \"%s\", \"enabled\": %s, \"generations\": [",
 		      mg_opt.mode == MG_MODE_RECLAIM ? "reclaim" : "account",
 		      mg_collect_enabled() ? "true" : "false");
 	for (int i = 0; i < 3; i++) {
 		mg_out_printf(o, "%s", i ? ", " : "");
 		json_gen(o, &st[i]);
 	}
-	mg_out_printf(o, "], \"freeze_count\": %ld, \"garbage\": %ld},\n",
+	mg_out_printf(o, "], \"freeze_count\": %ld, \"garbage\": %ld}",
 		      mg_collect_freeze_count(), mg_collect_garbage_count());
+}
+
+static void json_collector(struct mg_out *o)
+{
+	mg_out_printf(o, " ");
+	mg_report_collector_json(o);
+	mg_out_printf(o, ",\n");
 	const struct mg_leaks *l = mg_collect_leaks();
 	if (!l) {
 		mg_out_printf(o, " \"leaks\": {\"checked\": false},\n");
@@ -280,6 +270,25 @@ static void json_collector(struct mg_out *o)
 	mg_out_printf(o, "]},\n");
 }
 
+void mg_report_heap_json(struct mg_out *o, const struct memgc_heap_stats *st, const long count[3],
+			 const long threshold[3], const char *sep)
+{
+	mg_out_printf(o, "\"heap\": {\"allocations\": %llu, \"deallocations\": %llu, "
+		      "\"live_objects\": %llu, \"live_bytes\": %llu, \"live_usable_bytes\": %llu, "
+		      "\"peak_live_objects\": %llu, \"peak_live_bytes\": %llu, \"peak_usable_bytes\": %llu, "
+		      "\"allocated_bytes\": %llu, \"foreign_frees\": %llu, \"errors\": %llu, "
+		      "\"rss_bytes\": %llu, \"peak_rss_bytes\": %llu, \"sites\": %llu}%s",
+		      (unsigned long long)st->allocations, (unsigned long long)st->deallocations,
+		      (unsigned long long)st->live_objects, (unsigned long long)st->live_bytes,
+		      (unsigned long long)st->live_usable_bytes, (unsigned long long)st->peak_live_objects,
+		      (unsigned long long)st->peak_live_bytes, (unsigned long long)st->peak_usable_bytes,
+		      (unsigned long long)st->allocated_bytes, (unsigned long long)st->foreign_frees,
+		      (unsigned long long)st->errors, (unsigned long long)st->rss_bytes,
+		      (unsigned long long)st->peak_rss_bytes, (unsigned long long)st->sites, sep);
+	mg_out_printf(o, "\"gc\": {\"count\": [%ld, %ld, %ld], \"threshold\": [%ld, %ld, %ld]}",
+		      count[0], count[1], count[2], threshold[0], threshold[1], threshold[2]);
+}
+
 static void json(struct mg_out *o, const struct snapshot *s)
 {
 	const struct memgc_heap_stats *st = &s->st;
@@ -297,21 +306,9 @@ static void json(struct mg_out *o, const struct snapshot *s)
 	}
 	mg_out_printf(o, "],\n \"options\": ");
 	mg_options_json(o);
-	mg_out_printf(o, ",\n \"heap\": {\"allocations\": %llu, \"deallocations\": %llu, "
-		      "\"live_objects\": %llu, \"live_bytes\": %llu, \"live_usable_bytes\": %llu, "
-		      "\"peak_live_objects\": %llu, \"peak_live_bytes\": %llu, \"peak_usable_bytes\": %llu, "
-		      "\"allocated_bytes\": %llu, \"foreign_frees\": %llu, \"errors\": %llu, "
-		      "\"rss_bytes\": %llu, \"peak_rss_bytes\": %llu, \"sites\": %llu},\n",
-		      (unsigned long long)st->allocations, (unsigned long long)st->deallocations,
-		      (unsigned long long)st->live_objects, (unsigned long long)st->live_bytes,
-		      (unsigned long long)st->live_usable_bytes, (unsigned long long)st->peak_live_objects,
-		      (unsigned long long)st->peak_live_bytes, (unsigned long long)st->peak_usable_bytes,
-		      (unsigned long long)st->allocated_bytes, (unsigned long long)st->foreign_frees,
-		      (unsigned long long)st->errors, (unsigned long long)st->rss_bytes,
-		      (unsigned long long)st->peak_rss_bytes, (unsigned long long)st->sites);
-	mg_out_printf(o, " \"gc\": {\"count\": [%ld, %ld, %ld], \"threshold\": [%ld, %ld, %ld]},\n",
-		      s->count[0], s->count[1], s->count[2],
-		      s->threshold[0], s->threshold[1], s->threshold[2]);
+	mg_out_printf(o, ",\n ");
+	mg_report_heap_json(o, st, s->count, s->threshold, ",\n ");
+	mg_out_printf(o, ",\n");
 	json_collector(o);
 	mg_out_printf(o, " \"top_sites\": [");
 	for (int i = 0; i < s->ntop; i++) {

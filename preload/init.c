@@ -45,6 +45,7 @@ static void fork_child(void)
 	mg_roots_fork_child();
 	mg_collect_fork_child();
 	mg_watch_fork_child();
+	mg_control_fork_child();
 }
 
 int mg_preload_init(void)
@@ -85,7 +86,9 @@ int mg_preload_init(void)
 
 __attribute__((constructor(101))) static void mg_preload_ctor(void)
 {
-	mg_preload_init();
+	/* threads of memgc's own start here, never inside a first malloc */
+	if (mg_preload_init() == MG_READY)
+		mg_control_start();
 }
 
 static long leak_check(long unused)
@@ -102,6 +105,7 @@ __attribute__((destructor(101))) static void mg_preload_dtor(void)
 	const struct mg_leaks *l = mg_opt.leak_check
 		? (const struct mg_leaks *)mg_collect_as_caller(leak_check, 0) : NULL;
 	mg_report_at_exit();
+	mg_control_exit();
 	mg_busy = 0;
 	if (l && l->objects && mg_opt.exitcode) {
 		/* failing a run for leaks that nobody was shown would help no one */

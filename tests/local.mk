@@ -17,6 +17,7 @@ include tests/docs/local.mk
 include tests/world/local.mk
 include tests/collect/local.mk
 include tests/watch/local.mk
+include tests/control/local.mk
 
 # The quick start's main job until the RSS demo exists: an allocation-heavy
 # python3 under the preload, with memgc's exit report.

@@ -131,11 +131,14 @@ static void check_ranges(const char *s)
 		fail("report_top out of range", s);
 	if (o->stop_signal < 34 || o->stop_signal > 64)
 		fail("stop_signal out of range", s);
+	if (o->collect_signal < 0 || o->collect_signal > 64)
+		fail("collect_signal out of range", s);
 	if (o->on_error != MG_ON_ERROR_ABORT && o->on_error != MG_ON_ERROR_WARN)
 		fail("on_error is neither abort nor warn", s);
 	if (o->watch != MG_WATCH_AUTO && o->watch != MG_WATCH_OFF)
 		fail("watch is neither auto nor off", s);
-	if (!memchr(o->report, '\0', sizeof o->report) || !memchr(o->summary, '\0', sizeof o->summary))
+	if (!memchr(o->report, '\0', sizeof o->report) || !memchr(o->summary, '\0', sizeof o->summary) ||
+	    !memchr(o->control_dir, '\0', sizeof o->control_dir))
 		fail("a string option is not terminated", s);
 }
 
@@ -149,26 +152,27 @@ static bool same_options(const struct mg_options *a, const struct mg_options *b)
 	       a->heap_reserve == b->heap_reserve && a->arenas == b->arenas &&
 	       a->report_top == b->report_top && a->stop_signal == b->stop_signal &&
 	       a->watch == b->watch &&
+	       a->control == b->control && a->collect_signal == b->collect_signal &&
 	       !strcmp(a->report, b->report) &&
-	       !strcmp(a->summary, b->summary);
+	       !strcmp(a->summary, b->summary) && !strcmp(a->control_dir, b->control_dir);
 }
 
 /* mg_opt as key=value text; 0, or -1 when a string holds ':'. */
 static int write_back(const struct mg_options *o, char *buf, size_t n)
 {
-	if (strchr(o->report, ':') || strchr(o->summary, ':'))
+	if (strchr(o->report, ':') || strchr(o->summary, ':') || strchr(o->control_dir, ':'))
 		return -1;
 	int k = snprintf(buf, n,
 			 "help=%d:on_error=%s:stack_depth=%d:max_sites=%ld:"
 			 "threshold0=%ld:threshold1=%ld:threshold2=%ld:large_release=%llu:"
 			 "heap_reserve=%llu:arenas=%ld:report_top=%ld:stop_signal=%ld:watch=%s:"
-			 "report=%s:summary=%s",
+			 "report=%s:summary=%s:control=%d:control_dir=%s:collect_signal=%ld",
 			 o->help, o->on_error == MG_ON_ERROR_WARN ? "warn" : "abort",
 			 o->stack_depth, o->max_sites, o->threshold[0], o->threshold[1],
 			 o->threshold[2], (unsigned long long)o->large_release,
 			 (unsigned long long)o->heap_reserve, o->arenas, o->report_top,
 			 o->stop_signal, o->watch == MG_WATCH_OFF ? "off" : "auto", o->report,
-			 o->summary);
+			 o->summary, o->control, o->control_dir, o->collect_signal);
 	return k > 0 && (size_t)k < n ? 0 : -1;
 }
 
@@ -193,7 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    c2.len != c1.len || memcmp(c1.text, c2.text, c1.len))
 		fail("the same input parsed twice gave different results", s);
 
-	char back[1024];
+	char back[2048];
 	if (write_back(&first, back, sizeof back) == 0) {
 		if (parse_captured(back, &c3) != 0)
 			fail("the options it produced, written back, do not parse", back);

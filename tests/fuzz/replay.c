@@ -1,4 +1,4 @@
-/* replay.c: runs every file of the fuzz corpus (or the files and directories given) through fuzz_options.c, without libFuzzer. */
+/* replay.c: runs every file of a fuzz corpus (or the files and directories given) through a libFuzzer harness (fuzz_options.c, tests/control/fuzz_request.c), without libFuzzer. */
 #include "config.h"
 #include <dirent.h>
 #include <stdint.h>
@@ -6,6 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+/* The corpus replayed when no file is named, under $MEMGC_SRCDIR. */
+#ifndef MG_FUZZ_CORPUS
+#define MG_FUZZ_CORPUS "tests/fuzz/corpus"
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 extern const char *mg_fuzz_input_name;
@@ -81,7 +86,7 @@ int main(int argc, char **argv)
 	if (argc < 2) {
 		const char *src = getenv("MEMGC_SRCDIR");
 		char dir[4096];
-		snprintf(dir, sizeof dir, "%s/tests/fuzz/corpus", src ? src : ".");
+		snprintf(dir, sizeof dir, "%s/%s", src ? src : ".", MG_FUZZ_CORPUS);
 		total = replay_dir(dir);
 	}
 	for (int i = 1; i < argc && total >= 0; i++) {

@@ -13,7 +13,7 @@ TestSuite(options, .init = mg_options_defaults);
 
 #define KNOWN "help summary report report_top stack_depth max_sites on_error threshold0 " \
 	"threshold1 threshold2 large_release heap_reserve arenas stop_signal mode gc gc_debug " \
-	"interior leak_check exitcode mark_stack watch"
+	"interior leak_check exitcode mark_stack watch control control_dir collect_signal"
 
 static char err[16384];
 
@@ -43,6 +43,9 @@ static void expect_defaults(void)
 	cr_assert_eq(mg_opt.report_top, 10);
 	cr_assert_str_eq(mg_opt.report, "");
 	cr_assert_str_eq(mg_opt.summary, "none");
+	cr_assert_eq(mg_opt.control, false);
+	cr_assert_str_eq(mg_opt.control_dir, "");
+	cr_assert_eq(mg_opt.collect_signal, 0);
 }
 
 Test(options, defaults)
@@ -66,7 +69,8 @@ Test(options, valid_values)
 	cr_assert_eq(parse("help=yes:on_error=warn:stack_depth=64:max_sites=16:"
 			   "threshold0=0:threshold1=9223372036854775807:threshold2=3:"
 			   "large_release=4K:heap_reserve=32T:arenas=64:report_top=64:stop_signal=64:"
-			   "watch=off:report=/tmp/r-%p.json:summary=stderr"), 0);
+			   "watch=off:report=/tmp/r-%p.json:summary=stderr:control=1:control_dir=/run/x:"
+			   "collect_signal=64"), 0);
 	cr_assert_str_eq(err, "");
 	cr_assert_eq(mg_opt.help, true);
 	cr_assert_eq(mg_opt.on_error, MG_ON_ERROR_WARN);
@@ -83,6 +87,9 @@ Test(options, valid_values)
 	cr_assert_eq(mg_opt.report_top, 64);
 	cr_assert_str_eq(mg_opt.report, "/tmp/r-%p.json");
 	cr_assert_str_eq(mg_opt.summary, "stderr");
+	cr_assert_eq(mg_opt.control, true);
+	cr_assert_str_eq(mg_opt.control_dir, "/run/x");
+	cr_assert_eq(mg_opt.collect_signal, 64);
 }
 
 Test(options, bool_spellings)
@@ -207,6 +214,12 @@ static const struct bad_case bad[] = {
 	  "integer from 0 to 64; using 10\n" },
 	{ "watch=on", "memgc: MEMGC_OPTIONS: bad value 'on' for watch: expected auto or off; "
 	  "using auto\n" },
+	{ "control=2", "memgc: MEMGC_OPTIONS: bad value '2' for control: expected 0 or 1; "
+	  "using 0\n" },
+	{ "collect_signal=-1", "memgc: MEMGC_OPTIONS: bad value '-1' for collect_signal: expected "
+	  "an integer from 0 to 64; using 0\n" },
+	{ "collect_signal=65", "memgc: MEMGC_OPTIONS: bad value '65' for collect_signal: expected "
+	  "an integer from 0 to 64; using 0\n" },
 };
 #define NBAD (sizeof bad / sizeof bad[0])
 
@@ -366,7 +379,7 @@ Test(options, json_of_the_defaults)
 			 "\"heap_reserve\": 1099511627776, \"arenas\": 0, \"stop_signal\": 39, "
 			 "\"mode\": \"account\", \"gc\": 1, \"gc_debug\": 0, \"interior\": 1, "
 			 "\"leak_check\": 1, \"exitcode\": 0, \"mark_stack\": 1048576, "
-			 "\"watch\": \"auto\"}");
+			 "\"watch\": \"auto\", \"control\": 0, \"control_dir\": \"\", \"collect_signal\": 0}");
 	close(fd);
 }
 
@@ -380,7 +393,7 @@ Test(options, help_lists_every_option)
 	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
 	cr_assert_gt(n, 0);
 	buf[n] = '\0';
-	cr_assert_eq(mg_test_lines(buf), 1 + 2 * 22, "%s", buf);
+	cr_assert_eq(mg_test_lines(buf), 1 + 2 * 25, "%s", buf);
 	cr_assert(strstr(buf, "\n  stack_depth    frames kept per allocation site; 1 is the caller "
 			 "only (no unwinding)\n                   default 1; now 3; accepts an "
 			 "integer from 1 to 64\n"), "%s", buf);
