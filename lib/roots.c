@@ -14,7 +14,8 @@
  *     reading them would page in files or poke hardware), [vvar], [vdso]
  *     and the stacks of threads that are gone (glibc keeps them for reuse):
  *     below the thread pointer of an exited thread (mg_roots_thread_exit)
- *     that no live thread has, down to the start of the mapping
+ *     that no live thread has, down to the start of the mapping (its TCB,
+ *     with the DTV glibc keeps for reuse, stays a root)
  *   the ranges registered with memgc_register_root()
  *   the data word of every epoll registration (the kernel holds it)
  * Not roots: memgc's own threads (mg_roots_own_thread: the collector, the
@@ -274,8 +275,10 @@ static long area_of(uintptr_t a)
 
 /* Excludes the dead stacks: a glibc thread's block is [guard][frames |
  * static TLS | TCB], the TCB at its top, and the guard keeps the mapping
- * from merging with the one below; one above may have merged, so the
- * exclusion stops at the page that ends the TCB. */
+ * from merging with the one below.  The frames and the static TLS below
+ * tp are dead; the TCB is not: glibc keeps the thread's DTV and dynamic TLS
+ * blocks for the next thread that takes the stack, and frees them then, so
+ * the TCB stays a root (and its DTV word an interior one). */
 static void exclude_dead_stacks(void)
 {
 	for (unsigned i = 0; i < DEAD_MAX; i++) {
@@ -289,8 +292,8 @@ static void exclude_dead_stacks(void)
 		const uintptr_t *tcb = (const uintptr_t *)tp;
 		if (tcb[0] != tp || tcb[2] != tp)
 			continue;      /* unmapped since, and the address reused */
-		uintptr_t end = (tp + 2048 + mg_os_page() - 1) & ~(mg_os_page() - 1);
-		add_excl(areas[k].lo, end < areas[k].hi ? end : areas[k].hi);
+		add_excl(areas[k].lo, tp);
+		mg_mark_word_interior(tcb[1]);
 	}
 }
 

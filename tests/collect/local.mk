@@ -2,7 +2,8 @@
 ## test per kind of root (account and reclaim), leaks with known truth, and
 ## a reclaim stress test.  The programs are built without libmemgc.so and
 ## reach it through weak symbols.
-MG_COLLECT_TESTS = tests/collect/roots.sh tests/collect/leaks.sh tests/collect/stress.sh
+MG_COLLECT_TESTS = tests/collect/roots.sh tests/collect/leaks.sh tests/collect/stress.sh \
+	tests/collect/programs.sh
 TESTS += $(MG_COLLECT_TESTS)
 EXTRA_DIST += $(MG_COLLECT_TESTS)
 

@@ -8,7 +8,9 @@
 mg_init
 ctl_init
 
-ctl_start t churn
+# gc=0: no automatic collection may reset the counts between the target's
+# own reading and the socket's
+CTL_OPTS=gc=0 ctl_start t churn
 pid=$CTL_PID
 live=$(ctl_field t "$pid" live_objects)
 bytes=$(ctl_field t "$pid" live_bytes)

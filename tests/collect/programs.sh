@@ -1,0 +1,48 @@
+# programs.sh: real programs behave the same under frequent automatic
+# collections, in mode=account and in mode=reclaim, where a false
+# unreachable object would be freed under the program's feet: python3 with
+# every object through malloc (containers, cycles, threads, a subprocess),
+# part of CPython's own regression suite, perl, sqlite3, git, and the C++
+# program with threads.  threshold0=100: a collection every 100 net
+# allocations at most.
+. "$MEMGC_SRCDIR/tests/integration/lib.sh"
+mg_init
+it=$MEMGC_SRCDIR/tests/integration
+export PYTHONHASHSEED=0 PYTHONDONTWRITEBYTECODE=1 PERL_HASH_SEED=0 HOME="$MG_TMP"
+export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
+export GIT_AUTHOR_DATE='2024-01-02T03:04:05Z' GIT_COMMITTER_DATE='2024-01-02T03:04:05Z'
+unset PYTHONPATH PYTHONSTARTUP PERL5OPT PERL5LIB GIT_DIR GIT_WORK_TREE
+cd "$MG_TMP" || exit 99
+cat >git.sh <<'SH'
+set -e
+rm -rf repo && mkdir repo && cd repo
+g() { git -c user.name=memgc -c user.email=memgc@example.invalid -c gc.auto=0 \
+	-c init.defaultBranch=main "$@"; }
+g init -q
+for i in $(seq 0 199); do mkdir -p "d$((i % 10))"; seq $i $((i * 7 + 50)) >"d$((i % 10))/f$i.txt"; done
+g add -A && g commit -q -m one && g log --stat --format=%s | tail -3 && g fsck --strict 2>&1 | tail -1
+SH
+for mode in account reclaim; do
+	opts="mode=$mode:threshold0=100"
+	PYTHONMALLOC=malloc MG_OPTS=$opts mg_compare "python-$mode" "$PYTHON3" -s "$it/python_prog.py"
+	command -v perl >/dev/null && MG_OPTS=$opts mg_compare "perl-$mode" perl "$it/perl_prog.pl"
+	command -v sqlite3 >/dev/null && MG_STDIN=$it/sqlite.sql MG_OPTS=$opts \
+		mg_compare "sqlite-$mode" sqlite3 -batch :memory:
+	command -v git >/dev/null && MG_OPTS=$opts mg_compare "git-$mode" sh git.sh
+	MG_OPTS=$opts mg_compare "cxx-$mode" "$MEMGC_BUILDDIR/tests/integration/cxx_threads"
+done
+# CPython's own tests with every object through malloc, mode=reclaim
+if "$PYTHON3" -c 'import test.regrtest' 2>/dev/null; then
+	tests="test_list test_dict test_set test_gc test_threading test_json"
+	mg_run_plain regrtest "$PYTHON3" -m test $tests
+	PYTHONMALLOC=malloc MG_OPTS="mode=reclaim" mg_run_preloaded regrtest-reclaim "$PYTHON3" -m test $tests
+	want=$(grep -E '^Tests result: ' regrtest.plain.out)
+	got=$(grep -E '^Tests result: ' regrtest-reclaim.pre.out)
+	if test "$(cat regrtest-reclaim.pre.rc)" = 0 && test "$got" = "$want"; then
+		mg_pass "regrtest in mode=reclaim: $got"
+	else
+		mg_fail "regrtest in mode=reclaim: status $(cat regrtest-reclaim.pre.rc), '$got', want '$want'"
+		tail -n 30 regrtest-reclaim.pre.out regrtest-reclaim.pre.err
+	fi
+fi
+mg_finish
