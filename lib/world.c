@@ -1268,3 +1268,35 @@ void mg_world_free(struct mg_world *w)
 	memset(w, 0, sizeof *w);
 	w->timeout_ms = timeout;
 }
+
+/* ---- execve ----
+ * A signal queued to a thread survives its execve(2), and the new program
+ * has the default action for it: a stop signal that reaches a thread on
+ * its way into execve would kill the program it execs.  So around execve
+ * the caller holds the world lock (no stop can start) after taking any
+ * stop signal already queued to it. */
+
+void mg_world_exec_begin(void)
+{
+	struct shared *s = shared_get();
+	if (!s)
+		return;
+	world_lock(s, getpid());
+	int e = errno;
+	sigset_t one, old;
+	sigemptyset(&one);
+	sigaddset(&one, (int)mg_opt.stop_signal);
+	pthread_sigmask(SIG_BLOCK, &one, &old);
+	struct timespec zero = { 0, 0 };
+	while (sigtimedwait(&one, NULL, &zero) > 0)
+		;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+}
+
+void mg_world_exec_end(void)
+{
+	struct shared *s = __atomic_load_n(&g, __ATOMIC_ACQUIRE);
+	if (s && __atomic_load_n(&s->lock, __ATOMIC_ACQUIRE) == (uint32_t)getpid())
+		world_unlock(s);
+}

@@ -165,5 +165,11 @@ void mg_world_free(struct mg_world *w);
 /* Checks the invariants above on a stopped world; returns the number of
  * violations, each described in one message. */
 int mg_world_check(const struct mg_world *w);
+/* Around execve(2) (preload/exec.c): begin waits for any stop to end,
+ * keeps new ones from starting and takes a stop signal already queued to
+ * the caller, which would otherwise kill the new program; end, called when
+ * execve failed, lets stops start again. */
+void mg_world_exec_begin(void);
+void mg_world_exec_end(void);
 
 #endif /* MG_WORLD_H */

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #pragma weak memgc_ignore
 int memgc_ignore(const void *p);
@@ -98,5 +99,7 @@ int main(int argc, char **argv)
 	keep_some();
 	sink = NULL;
 	scrub();
+	if (argc > 2 && !strcmp(argv[2], "pause"))
+		usleep(300000);   /* time for the collector thread to run */
 	return 0;
 }

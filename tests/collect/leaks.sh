@@ -50,7 +50,7 @@ PY
 done
 # mode=reclaim with automatic collections: what they freed and what the
 # exit check finds add up to the same leaks
-MG_OPTS="mode=reclaim:threshold0=100:report=$MG_TMP/leaks-auto.json" mg_run_preloaded leaks-auto "$bin/leaks" 50
+MG_OPTS="mode=reclaim:threshold0=100:report=$MG_TMP/leaks-auto.json" mg_run_preloaded leaks-auto "$bin/leaks" 50 pause
 if "$PYTHON3" - "$MG_TMP/leaks-auto.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))

@@ -11,7 +11,7 @@ struct Peer {
 	explicit Peer(const char *n) : name(n) {}
 };
 
-__attribute__((noinline)) static void make_cycle()
+__attribute__((noipa)) static void make_cycle()
 {
 	auto a = std::make_shared<Peer>("a");
 	auto b = std::make_shared<Peer>("b");
@@ -19,9 +19,19 @@ __attribute__((noinline)) static void make_cycle()
 	b->other = a;
 }
 
+// Overwrites the dead stack below main, where make_cycle's frame held a and
+// b: a stale copy there would keep the cycle reachable.
+__attribute__((noipa)) static void scrub()
+{
+	volatile char junk[65536];
+	for (auto &c : junk)
+		c = 0;
+}
+
 int main()
 {
 	make_cycle();
+	scrub();
 	auto alive = std::make_shared<Peer>("kept");   // reachable from main's frame
 	std::printf("%s\n", alive->name.c_str());
 	return 0;
