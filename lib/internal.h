@@ -101,6 +101,8 @@ void mg_out_init(struct mg_out *o, int fd);
 void mg_out_printf(struct mg_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void mg_out_json_str(struct mg_out *o, const char *s);  /* quoted, escaped */
 int mg_out_flush(struct mg_out *o);                      /* 0, or -1 after any write error */
+/* "12.3 MiB", "3000 B": a size for people, in powers of 1024; returns buf. */
+const char *mg_log_size(uint64_t bytes, char *buf, size_t n);
 
 /* ---- options.c: the one table of options ---- */
 enum mg_summary { MG_SUMMARY_NONE, MG_SUMMARY_STDERR, MG_SUMMARY_FILE };

@@ -76,23 +76,6 @@ static void drop(struct snapshot *s)
 		mg_os_unmap(s->bytes, s->nsites * sizeof *s->bytes);
 }
 
-/* "12.3 MiB": sizes for people. */
-static const char *human(uint64_t b, char *buf, size_t n)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)b;
-	int u = 0;
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, n, "%llu B", (unsigned long long)b);
-	else
-		snprintf(buf, n, "%.1f %s", v, unit[u]);
-	return buf;
-}
-
 static void site_line(struct mg_out *o, const char *lead, uint32_t id)
 {
 	void *const *frames;
@@ -119,14 +102,14 @@ static void text(struct mg_out *o, const struct snapshot *s)
 	mg_out_printf(o, "memgc: pid %d (%s) at exit\n", (int)getpid(), exe);
 	mg_out_printf(o, "memgc:   %llu allocations, %llu deallocations, %s requested in all\n",
 		      (unsigned long long)st->allocations, (unsigned long long)st->deallocations,
-		      human(st->allocated_bytes, a, sizeof a));
+		      mg_log_size(st->allocated_bytes, a, sizeof a));
 	mg_out_printf(o, "memgc:   live %llu objects, %s (usable %s); peak %llu objects, %s (usable %s)\n",
-		      (unsigned long long)st->live_objects, human(st->live_bytes, a, sizeof a),
-		      human(st->live_usable_bytes, b, sizeof b),
-		      (unsigned long long)st->peak_live_objects, human(st->peak_live_bytes, c, sizeof c),
-		      human(st->peak_usable_bytes, d, sizeof d));
+		      (unsigned long long)st->live_objects, mg_log_size(st->live_bytes, a, sizeof a),
+		      mg_log_size(st->live_usable_bytes, b, sizeof b),
+		      (unsigned long long)st->peak_live_objects, mg_log_size(st->peak_live_bytes, c, sizeof c),
+		      mg_log_size(st->peak_usable_bytes, d, sizeof d));
 	mg_out_printf(o, "memgc:   RSS %s at exit, peak %s; gc counts %ld %ld %ld, thresholds %ld %ld %ld\n",
-		      human(st->rss_bytes, a, sizeof a), human(st->peak_rss_bytes, b, sizeof b),
+		      mg_log_size(st->rss_bytes, a, sizeof a), mg_log_size(st->peak_rss_bytes, b, sizeof b),
 		      s->count[0], s->count[1], s->count[2],
 		      s->threshold[0], s->threshold[1], s->threshold[2]);
 	if (st->errors || st->foreign_frees)
@@ -137,7 +120,7 @@ static void text(struct mg_out *o, const struct snapshot *s)
 			      (unsigned long long)st->sites);
 	for (int i = 0; i < s->ntop; i++) {
 		uint32_t id = s->top[i];
-		mg_out_printf(o, "memgc:   %s in %llu objects at\n", human(s->bytes[id], a, sizeof a),
+		mg_out_printf(o, "memgc:   %s in %llu objects at\n", mg_log_size(s->bytes[id], a, sizeof a),
 			      (unsigned long long)s->objs[id]);
 		site_line(o, "memgc:       ", id);
 	}
@@ -170,7 +153,7 @@ static void text_collector(struct mg_out *o)
 		return;
 	}
 	mg_out_printf(o, "memgc:   leak check: %s in %llu objects: direct %llu (%llu B), indirect %llu (%llu B), "
-		      "%llu cycles of %llu objects (%llu B)\n", human(l->bytes, a, sizeof a),
+		      "%llu cycles of %llu objects (%llu B)\n", mg_log_size(l->bytes, a, sizeof a),
 		      (unsigned long long)l->objects, (unsigned long long)l->direct_objects,
 		      (unsigned long long)l->direct_bytes, (unsigned long long)l->indirect_objects,
 		      (unsigned long long)l->indirect_bytes, (unsigned long long)l->cycles,
@@ -180,10 +163,10 @@ static void text_collector(struct mg_out *o)
 		const struct mg_leak_group *g = &l->groups[i];
 		if (g->kind == MG_LEAK_CYCLE)
 			mg_out_printf(o, "memgc:   cycle of %llu objects, %s, allocated at\n",
-				      (unsigned long long)g->objects, human(g->bytes, a, sizeof a));
+				      (unsigned long long)g->objects, mg_log_size(g->bytes, a, sizeof a));
 		else
 			mg_out_printf(o, "memgc:   %s leak of %s in %llu objects, allocated at\n",
-				      kind_name[g->kind], human(g->bytes, a, sizeof a),
+				      kind_name[g->kind], mg_log_size(g->bytes, a, sizeof a),
 				      (unsigned long long)g->objects);
 		site_line(o, "memgc:       ", g->site);
 	}
