@@ -136,6 +136,10 @@ extern struct mg_options mg_opt;
  * or value gets one line on stderr and leaves the default.  Returns the
  * number of bad entries.  Never allocates. */
 int mg_options_parse(const char *s);
+/* Checks s as mg_options_parse would read it, setting nothing: 0, or -1
+ * with the first bad entry's message (as parse logs it, without
+ * "MEMGC_OPTIONS: " and the default used) in why. */
+int mg_options_check(const char *s, char *why, size_t n);
 void mg_options_defaults(void);
 void mg_options_help(int fd);
 void mg_options_json(struct mg_out *o);

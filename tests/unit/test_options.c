@@ -389,3 +389,24 @@ Test(options, help_lists_every_option)
 	cr_assert(strstr(buf, "default \"\"; now ; accepts a string of at most 255 bytes\n"), "%s", buf);
 	close(fd);
 }
+
+/* mg_options_check: what the memgc command does with -o: the same
+ * judgement and message as parse, and nothing set. */
+Test(options, check_sets_nothing)
+{
+	char why[1024];
+	cr_assert_eq(mg_options_check("stack_depth=3:report_top=2", why, sizeof why), 0);
+	cr_assert_eq(mg_opt.stack_depth, 1);
+	cr_assert_eq(mg_opt.report_top, 10);
+	cr_assert_eq(mg_options_check("stack_depth=3:stack_depth=99", why, sizeof why), -1);
+	cr_assert_str_eq(why, "bad value '99' for stack_depth: expected an integer from 1 to 64");
+	cr_assert_eq(mg_opt.stack_depth, 1);
+	cr_assert_eq(mg_options_check("nosuch=1", why, sizeof why), -1);
+	static const char known[] = "unknown option 'nosuch'; known: help summary ";
+	cr_assert(!strncmp(why, known, sizeof known - 1), "%s", why);
+	cr_assert_eq(mg_options_check("summary", why, sizeof why), -1);
+	cr_assert_str_eq(why, "'summary' has no '=': write key=value, entries separated by ':'");
+	cr_assert_eq(mg_options_check("", why, sizeof why), 0);
+	cr_assert_eq(mg_options_check("::", why, sizeof why), 0);
+	cr_assert_str_eq(mg_opt.summary, "none");
+}
