@@ -119,6 +119,7 @@ struct mg_options {
 	uint64_t heap_reserve;
 	long arenas;
 	long report_top;
+	long timeline;            /* ms between timeline samples, 0 for none */
 	long stop_signal;         /* the signal that stops the world (world.c) */
 	int mode;                 /* enum mg_mode */
 	bool gc;                  /* automatic collections */
@@ -441,6 +442,16 @@ int mg_watch_check(void);
  * thread held the lock at fork.  (A child that skips it reopens at its
  * first scan.)  No prepare step: see watch.c. */
 void mg_watch_fork_child(void);
+
+/* ---- timeline.c: RSS and live bytes sampled by a memgc thread ---- */
+/* Starts the sampling thread when option timeline is set; call once memgc
+ * is ready, outside any allocation.  Logs and does nothing on failure. */
+void mg_timeline_start(void);
+/* In a forked child: an empty timeline and a thread of the child's own. */
+void mg_timeline_fork_child(void);
+/* Appends ',\n "timeline": [...]' to a JSON report, after one last sample;
+ * writes nothing when no timeline runs.  Waits at most one sample. */
+void mg_timeline_json(struct mg_out *o);
 
 /* ---- report.c: the exit report, text and JSON ---- */
 void mg_report_init(void);      /* at start-up: remembers what stderr is */

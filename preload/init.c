@@ -45,6 +45,7 @@ static void fork_child(void)
 	mg_roots_fork_child();
 	mg_collect_fork_child();
 	mg_watch_fork_child();
+	mg_timeline_fork_child();
 }
 
 int mg_preload_init(void)
@@ -85,7 +86,9 @@ int mg_preload_init(void)
 
 __attribute__((constructor(101))) static void mg_preload_ctor(void)
 {
-	mg_preload_init();
+	/* threads of memgc's own start here, never inside a first malloc */
+	if (mg_preload_init() == MG_READY)
+		mg_timeline_start();
 }
 
 static long leak_check(long unused)

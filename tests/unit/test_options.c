@@ -11,7 +11,7 @@
 
 TestSuite(options, .init = mg_options_defaults);
 
-#define KNOWN "help summary report report_top stack_depth max_sites on_error threshold0 " \
+#define KNOWN "help summary report report_top timeline stack_depth max_sites on_error threshold0 " \
 	"threshold1 threshold2 large_release heap_reserve arenas stop_signal mode gc gc_debug " \
 	"interior leak_check exitcode mark_stack watch"
 
@@ -360,7 +360,7 @@ Test(options, json_of_the_defaults)
 	cr_assert_gt(n, 0);
 	buf[n] = '\0';
 	cr_assert_str_eq(buf, "{\"help\": 0, \"summary\": \"none\", \"report\": \"\", "
-			 "\"report_top\": 10, \"stack_depth\": 1, \"max_sites\": 262144, "
+			 "\"report_top\": 10, \"timeline\": 0, \"stack_depth\": 1, \"max_sites\": 262144, "
 			 "\"on_error\": \"abort\", \"threshold0\": 700, \"threshold1\": 10, "
 			 "\"threshold2\": 10, \"large_release\": 1048576, "
 			 "\"heap_reserve\": 1099511627776, \"arenas\": 0, \"stop_signal\": 39, "
@@ -380,7 +380,7 @@ Test(options, help_lists_every_option)
 	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
 	cr_assert_gt(n, 0);
 	buf[n] = '\0';
-	cr_assert_eq(mg_test_lines(buf), 1 + 2 * 22, "%s", buf);
+	cr_assert_eq(mg_test_lines(buf), 1 + 2 * 23, "%s", buf);
 	cr_assert(strstr(buf, "\n  stack_depth    frames kept per allocation site; 1 is the caller "
 			 "only (no unwinding)\n                   default 1; now 3; accepts an "
 			 "integer from 1 to 64\n"), "%s", buf);
