@@ -1,5 +1,5 @@
 ## man/: the manual pages (mdoc(7)), clean under mandoc -Tlint -W warning.
-dist_man_MANS += man/libmemgc.3 man/memgc.7
+dist_man_MANS += man/memgc.1 man/libmemgc.3 man/memgc.7
 
 # `make lint-man` lints the pages on their own; tests/docs/lint.sh does the
 # same under `make check`.

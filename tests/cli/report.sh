@@ -1,0 +1,54 @@
+#!/bin/sh
+# report.sh: memgc report renders a process's own report and a run's:
+# the text summary with exact figures and named sites, and folded stacks
+# (flamegraph.pl's input) of live bytes, summed over processes, and of
+# leaked bytes.
+. "$MEMGC_SRCDIR/tests/cli/lib.sh"
+cl_init
+
+# a process's own report, written by the preload
+mkdir "$T/own"
+MEMGC_OPTIONS="report=$T/own/r.json:stack_depth=2" LD_PRELOAD="$MEMGC_LIB" "$FIG" keep=3,1000 live=50000
+cl_run text 0 "$MEMGC" report "$T/own/r.json" &&
+	cl_has text out "^pid [0-9]+ \($FIG\), parent [0-9]+: $FIG keep=3,1000 live=50000\$" &&
+	cl_has text out '^  [0-9]+ allocations, 1 deallocations, [0-9.]+ KiB requested in all$' &&
+	cl_has text out '^  live [0-9]+ objects, [0-9.]+ KiB \(usable [0-9.]+ KiB\); peak [0-9]+ objects, 51\.8 KiB' &&
+	cl_has text out '^  2\.9 KiB in 3 objects at$' &&
+	cl_has text out "^      keep_here\+0x[0-9a-f]+ \($FIG\+0x[0-9a-f]+\)\$" &&
+	cl_has text out "^        called from run\+0x[0-9a-f]+ \($FIG\+0x[0-9a-f]+\)\$" &&
+	mg_pass "text: the figures, and keep_here called from run"
+cl_run text2 0 "$MEMGC" report --text "$T/own/r.json" && cmp -s "$T/text.out" "$T/text2.out" &&
+	mg_pass "--text is the default"
+
+cl_run folded 0 "$MEMGC" report --folded "$T/own/r.json" &&
+	cl_has folded out '^figures;run;keep_here 3000$' && mg_pass "folded: figures;run;keep_here 3000"
+
+# a run: the same stacks of several processes are summed
+cl_run run 0 "$MEMGC" run -q --report "$T/run.json" -- "$FIG" fork=3 keep=2,1000
+cl_run run-folded 0 "$MEMGC" report "$T/run.json" --folded &&
+	cl_has run-folded out '^figures;keep_here 6000$' && mg_pass "folded: three processes' keep_here summed, 6000"
+cl_run run-text 0 "$MEMGC" report "$T/run.json" &&
+	cl_has run-text out "^run of $FIG fork=3 keep=2,1000: exit status 0, 4 processes\$" &&
+	cl_has run-text out '^total over the processes: peak live [0-9.]+ KiB, peak RSS [0-9.]+ MiB \(sums of each one.s peak\)' &&
+	test "$(grep -c '^pid ' "$T/run-text.out")" -eq 4 && mg_pass "text of a run: its command, status and four processes"
+
+# folded leaked bytes, once memgc has the collector
+if nm -D --defined-only "$MEMGC_LIB" | grep -q ' memgc_collect$'; then
+	cl_run leak 0 "$MEMGC" run -q -o stack_depth=2 --report "$T/leak.json" -- "$FIG" leak=3,1000 keep=1,10
+	cl_run leak-folded 0 "$MEMGC" report --folded --leaked "$T/leak.json" &&
+		cl_has leak-folded out '^figures;run;leak_here 3000$' && cl_lines leak-folded out 1 &&
+		mg_pass "folded --leaked: figures;run;leak_here 3000"
+	cl_run leak-text 0 "$MEMGC" report "$T/leak.json" &&
+		cl_has leak-text out '^  leaked 2\.9 KiB in 3 objects: direct 2\.9 KiB, indirect 0 B, 0 cycles of 0 B$' &&
+		mg_pass "text: the leak line"
+else
+	cl_run leak-none 65 "$MEMGC" report --folded --leaked "$T/own/r.json" &&
+		cl_has leak-none err "^memgc report: $T/own/r.json has no leak figures \(leak_check=0, or a memgc without the collector\)\$" &&
+		mg_pass "folded --leaked without leak figures: 65"
+fi
+
+# the SVG needs a timeline
+cl_run svg-none 65 "$MEMGC" report "$T/own/r.json" --svg "$T/x.svg" &&
+	cl_has svg-none err "^memgc report: $T/own/r.json has no timeline to chart: run with memgc run --timeline MS \(or -o timeline=MS\)\$" &&
+	test ! -e "$T/x.svg" && mg_pass "--svg without a timeline: 65, no file"
+mg_finish
