@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "where.h"
 #include "demo_py.h"
 
 static const char usage[] =

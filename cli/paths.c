@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "where.h"
 
 /* The directory of this binary, with a trailing '/', or "" if unknown. */
 static void self_dir(char *buf, size_t n)
