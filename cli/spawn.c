@@ -266,14 +266,14 @@ int mg_spawn_run(const struct mg_spawn *s, struct mg_procs *ps, int *status)
 	if (child < 0)
 		code = mg_cli_fail(s->verb, MG_EXIT_SOFTWARE, "cannot fork: %s", strerror(errno));
 	for (;;) {
-		int w;
-		pid_t pid = waitpid(-1, &w, 0);
-		if (pid < 0 && errno == EINTR) {
-			if (pending)
-				pass_on(pending, child, alive);
+		int w, sig = pending;
+		if (sig) {     /* arrived while not waiting, or interrupted the wait */
 			pending = 0;
-			continue;
+			pass_on(sig, child, alive);
 		}
+		pid_t pid = waitpid(-1, &w, 0);
+		if (pid < 0 && errno == EINTR)
+			continue;
 		if (pid < 0)
 			break;     /* ECHILD: the last process of the run is gone */
 		if (pid == child) {

@@ -108,4 +108,19 @@ kill -TERM "$pid"
 wait "$pid"
 rc=$?
 test "$rc" -eq 143 && mg_pass "SIGTERM passed on to PROG: 143" || mg_fail "SIGTERM: status $rc, want 143"
+
+# once PROG has exited, SIGTERM reaches the orphans memgc waits for
+"$MEMGC" run -q -- sh -c "'$FIG' sleep=20000 & exit 5" >/dev/null 2>&1 &
+pid=$!
+sleep 0.5
+start=$(date +%s)
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+took=$(( $(date +%s) - start ))
+if test "$rc" -eq 5 && test "$took" -lt 10; then
+	mg_pass "SIGTERM passed on to an orphan; the run ends with PROG's status 5"
+else
+	mg_fail "SIGTERM to a run whose orphan sleeps: status $rc (want 5) after $took s"
+fi
 mg_finish
