@@ -184,13 +184,16 @@ static void sites(const struct check *c, size_t i, int fig, char *buf, size_t n)
 	len += (size_t)snprintf(buf, n, fig == LEAKED ? "; leaked at:" : "; largest live at exit:");
 	for (size_t k = 0; k < list->n && k < 3 && len < n; k++) {
 		const struct mg_json *g = &list->kids[k];
-		char h[32], st[512], kind[32] = "";
-		if (fig == LEAKED)
-			snprintf(kind, sizeof kind, " %s", mg_json_str(g, "kind", "?"));
+		char h[32], st[512], what[64];
+		const char *kind = fig == LEAKED ? mg_json_str(g, "kind", "?") : "";
+		unsigned long long nobj = (unsigned long long)mg_json_u64(g, objs, 0);
+		if (!strcmp(kind, "cycle"))
+			snprintf(what, sizeof what, "a cycle of %llu objects", nobj);
+		else
+			snprintf(what, sizeof what, "%llu%s%s objects", nobj, *kind ? " " : "", kind);
 		mg_procs_stack(mg_json_get(g, "frames"), 4, st, sizeof st);
-		len += (size_t)snprintf(buf + len, n - len, "%s %s in %llu%s objects at %s",
-					k ? "," : "", mg_units_human(mg_json_u64(g, bytes, 0), h, sizeof h),
-					(unsigned long long)mg_json_u64(g, objs, 0), kind, st);
+		len += (size_t)snprintf(buf + len, n - len, "%s %s in %s at %s", k ? "," : "",
+					mg_units_human(mg_json_u64(g, bytes, 0), h, sizeof h), what, st);
 	}
 }
 

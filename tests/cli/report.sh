@@ -47,6 +47,39 @@ else
 		mg_pass "folded --leaked without leak figures: 65"
 fi
 
+# the collector's members, as libmemgc(3) gives them, added to a real
+# report: the leak line and groups, the collector line, --folded --leaked
+"$PYTHON3" - "$T/own/r.json" "$T/leaks.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+fr = lambda fn, off: {"ip": "0x1", "function": fn, "function_offset": off,
+                      "module": "/bin/app", "module_offset": "0x10"}
+gen = lambda n, c, u, p: {"collections": n, "collected": c, "uncollectable": u,
+                          "collected_bytes": 0, "uncollectable_bytes": 0, "pause_ns": p,
+                          "max_pause_ns": p // 2, "total_ns": p, "scanned_bytes": 0}
+r["collector"] = {"mode": "account", "enabled": True, "freeze_count": 0, "garbage": 0,
+                  "generations": [gen(7, 0, 3, 2000000), gen(1, 0, 0, 1000000), gen(1, 0, 4, 500000)]}
+r["leaks"] = {"checked": True, "objects": 7, "bytes": 70000,
+              "direct": {"objects": 3, "bytes": 3000}, "indirect": {"objects": 0, "bytes": 0},
+              "cycles": {"count": 1, "objects": 4, "bytes": 67000},
+              "groups": [{"kind": "cycle", "objects": 4, "bytes": 67000, "length": 4, "site": 5,
+                          "frames": [fr("make_ring", 16), fr("main", 40)]},
+                         {"kind": "direct", "objects": 3, "bytes": 3000, "site": 3,
+                          "frames": [fr("leak_here", 8), fr("main", 60)]}]}
+json.dump(r, open(sys.argv[2], "w"))
+PY
+cl_run leaks-text 0 "$MEMGC" report "$T/leaks.json" &&
+	cl_has leaks-text out '^  leaked 68\.4 KiB in 7 objects: direct 2\.9 KiB, indirect 0 B, 1 cycles of 65\.4 KiB$' &&
+	cl_has leaks-text out '^  65\.4 KiB in 4 objects, cycle of length 4, at$' &&
+	cl_has leaks-text out '^      make_ring\+0x10 \(/bin/app\+0x10\)$' &&
+	cl_has leaks-text out '^        called from main\+0x28 \(/bin/app\+0x10\)$' &&
+	cl_has leaks-text out '^  2\.9 KiB in 3 objects, direct, at$' &&
+	cl_has leaks-text out '^  collector, mode account: collections 7 1 1; 7 unreachable objects found, 0 freed; paused 3\.500 ms in all, 1\.000 ms at most$' &&
+	mg_pass "text: leaks by group and the collector's figures"
+cl_run leaks-folded 0 "$MEMGC" report "$T/leaks.json" --folded --leaked &&
+	cl_has leaks-folded out '^figures;main;make_ring 67000$' && cl_has leaks-folded out '^figures;main;leak_here 3000$' &&
+	cl_lines leaks-folded out 2 && mg_pass "folded --leaked: a line per leak group"
+
 # the SVG needs a timeline
 cl_run svg-none 65 "$MEMGC" report "$T/own/r.json" --svg "$T/x.svg" &&
 	cl_has svg-none err "^memgc report: $T/own/r.json has no timeline to chart: run with memgc run --timeline MS \(or -o timeline=MS\)\$" &&

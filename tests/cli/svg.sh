@@ -33,6 +33,29 @@ if bad: print("\n".join(bad))
 sys.exit(1 if bad else 0)
 PY
 
+# collections marked: the collector's counts in the samples (libmemgc(3)),
+# added to the real timeline: one generation-0 collection at the 10th
+# sample, a generation-2 one at the 20th
+"$PYTHON3" - "$T/r.json" "$T/rc.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for i, x in enumerate(d["processes"][0]["timeline"]):
+    x["collections"] = [1 if i >= 10 else 0, 0, 1 if i >= 20 else 0]
+json.dump(d, open(sys.argv[2], "w"))
+PY
+cl_run svg-marks 0 "$MEMGC" report "$T/rc.json" --svg "$T/marks.svg"
+cl_py "the SVG marks each collection, generation 2 in orange" - "$T/marks.svg" "$T/rc.json" <<'PY'
+import json, sys, xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+t = json.load(open(sys.argv[2]))["processes"][0]["timeline"]
+marks = [l for l in ET.parse(sys.argv[1]).getroot().iter(ns + "line") if l.get("class") == "collection"]
+x = lambda i: 86 + t[i]["t_ms"] * (850 / t[-1]["t_ms"])   # as svg.c computes it
+have = [(round(float(m.get("x1")), 1), m.get("stroke"), m.find(ns + "title").text) for m in marks]
+want = [(round(x(10), 1), "#9a9a9a", "1 collection by %.3f s" % (t[10]["t_ms"] / 1000)),
+        (round(x(20), 1), "#ff7f0e", "1 collection by %.3f s, generation 2 among them" % (t[20]["t_ms"] / 1000))]
+sys.exit(0 if have == want else "marks %r, want %r" % (have, want))
+PY
+
 chrome=
 for c in chromium chromium-browser google-chrome; do
 	command -v "$c" >/dev/null 2>&1 && chrome=$c && break
