@@ -98,7 +98,7 @@ static void panel(FILE *f, const struct mg_proc *p, const struct sample *s, size
 	double xs = (WIDTH - LEFT - RIGHT) / tmax, ys = (PANEL - TOP - BOTTOM) / ymax;
 	char a[32], b[32];
 
-	char title[160];
+	char title[320];   /* pid, parent and cmd (255) fit; cut to 100 below */
 	if (p->depth)
 		snprintf(title, sizeof title, "pid %d, child of %d: %s", p->pid, p->ppid, p->cmd);
 	else

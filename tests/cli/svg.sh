@@ -1,16 +1,17 @@
 #!/bin/sh
 # svg.sh: memgc report --svg draws a run's timeline, and a browser renders
-# it.  A program holds 4 MB live and touches 30 MiB more for a moment,
-# sampled every 5 ms; the chart has an RSS and a live-bytes line through
-# every sample, and headless Chromium, given the file, parses it as SVG
-# (its DOM has both lines and no parser error) and paints both lines
-# across the plot (counted in its screenshot by colour).  Skipped (77)
-# only when Chromium is missing or cannot start here.
+# it.  A program holds 8 MB live (never touched, so that the two lines stay
+# apart whether or not the allocator touches them) and touches 30 MiB more
+# for a moment, sampled every 5 ms; the chart has an RSS and a live-bytes
+# line through every sample, and headless Chromium, given the file, parses
+# it as SVG (its DOM has both lines and no parser error) and paints both
+# lines across the plot (counted in its screenshot by colour).  Skipped
+# (77) only when Chromium is missing or cannot start here.
 . "$MEMGC_SRCDIR/tests/cli/lib.sh"
 cl_init
 
 cl_run run 0 "$MEMGC" run -q --timeline 5 --report "$T/r.json" -- \
-	"$FIG" sleep=60 keep=1,4000000 sleep=100 rss=30 sleep=100
+	"$FIG" sleep=60 keep=1,8000000 sleep=100 rss=30 sleep=100
 cl_run svg 0 "$MEMGC" report "$T/r.json" --svg "$T/c.svg" && cl_lines svg out 0 &&
 	mg_pass "--svg writes the chart and nothing else"
 cl_py "the SVG: two lines through every sample" - "$T/c.svg" "$T/r.json" <<'PY'
