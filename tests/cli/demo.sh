@@ -1,7 +1,8 @@
 #!/bin/sh
 # demo.sh: memgc demo runs the seed case in seconds and prints, for each
 # allocator, RSS at start, peak, after del and after collect: the Python
-# list and cycle given back by all three after collect; the C program's
+# list and cycle given back by all three after collect (three quarters of
+# the growth at least); the C program's
 # leaked cycle kept by glibc, jemalloc and memgc in account mode, and given
 # back by memgc in reclaim mode once memgc has its collector.
 . "$MEMGC_SRCDIR/tests/cli/lib.sh"
@@ -39,7 +40,9 @@ if sorted(py) != ["glibc", "jemalloc", "memgc"]:
 for name, (start, peak, after_del, after, h) in py.items():
     if h != how[name]:
         bad.append("python %s: collect is %r" % (name, h))
-    if peak < start + 64 * MiB or after > start + 8 * MiB:
+    # the RSS bar itself (1.05x the baseline) is the RSS tests' to hold:
+    # here, that collect gave back most of what the program had grown by
+    if peak < start + 64 * MiB or after - start > (peak - start) / 4:
         bad.append("python %s: start %d, peak %d, after collect %d" % (name, start, peak, after))
 want_c = ["glibc", "jemalloc", "memgc"] + (["memgc reclaim"] if collector else [])
 if sorted(c) != sorted(want_c):
