@@ -154,21 +154,21 @@ static void sites(const struct check *c, size_t i, int fig, char *buf, size_t n)
 {
 	size_t len = 0;
 	buf[0] = '\0';
-	if (i == TOTAL) {   /* the processes with the most, largest first */
-		bool used[64] = { false };
-		size_t lim = c->ps.n < 64 ? c->ps.n : 64;
+	if (i == TOTAL) {   /* the three processes with the most, largest first */
+		size_t top[3] = { TOTAL, TOTAL, TOTAL };
 		len += (size_t)snprintf(buf, n, "; largest:");
 		for (int k = 0; k < 3 && len < n; k++) {
 			size_t best = TOTAL;
 			uint64_t bx = 0, x;
-			for (size_t j = 0; j < lim; j++)
-				if (!used[j] && figure(&c->ps, j, fig, &x) && (best == TOTAL || x > bx)) {
+			for (size_t j = 0; j < c->ps.n; j++)
+				if (j != top[0] && j != top[1] && figure(&c->ps, j, fig, &x) &&
+				    (best == TOTAL || x > bx)) {
 					best = j;
 					bx = x;
 				}
 			if (best == TOTAL)
 				break;
-			used[best] = true;
+			top[k] = best;
 			char h[32], w[96];
 			len += (size_t)snprintf(buf + len, n - len, "%s %s %s", k ? "," : "",
 						who(c, best, w, sizeof w), mg_units_human(bx, h, sizeof h));
