@@ -221,9 +221,13 @@ int mg_spawn_run(const struct mg_spawn *s, struct mg_procs *ps, int *status)
 	const char *tmp = getenv("TMPDIR");
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof dir, "%s/memgc-run.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	char made[PATH_MAX];
 	if (!mkdtemp(dir))
 		return mg_cli_fail(s->verb, MG_EXIT_SOFTWARE, "cannot make a directory for the reports (%s): %s",
 				   dir, strerror(errno));
+	/* absolute: the processes of the run may change directory */
+	if (dir[0] != '/' && realpath(dir, made))
+		snprintf(dir, sizeof dir, "%s", made);
 	if (strlen(dir) + sizeof "/memgc-%p.json" > sizeof mg_opt.report) {
 		rmdir(dir);
 		return mg_cli_fail(s->verb, MG_EXIT_SOFTWARE,

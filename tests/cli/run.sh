@@ -60,6 +60,13 @@ if bad: print("\n".join(bad))
 sys.exit(1 if bad else 0)
 PY
 
+# a relative TMPDIR: the reports of processes that change directory are found
+mkdir "$T/tmp"
+(cd "$T" && TMPDIR=tmp "$MEMGC" run --report r2.json -q -- sh -c "cd / && '$FIG' keep=2,77") &&
+	"$PYTHON3" -c 'import json, sys; sys.exit(len(json.load(open(sys.argv[1]))["processes"]) != 1)' \
+		"$T/r2.json" && mg_pass "TMPDIR relative, PROG changes directory: its report is gathered" ||
+	mg_fail "TMPDIR relative: the report of a process that changed directory is lost"
+
 # MEMGC_OPTIONS of the environment is kept, the -o entries come after it
 MEMGC_OPTIONS=report_top=5:stack_depth=4 cl_run env-opts 0 "$MEMGC" run -q --report "$T/e.json" \
 	-o stack_depth=3 -- "$FIG" keep=1,10
