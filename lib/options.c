@@ -47,7 +47,7 @@ static const struct opt table[] = {
 	{ "report_top", OPT_LONG, OFF(report_top), "10", 0, 64, NULL,
 	  "allocation sites listed in the reports, by live bytes" },
 	{ "timeline", OPT_LONG, OFF(timeline), "0", 0, 60000, NULL,
-	  "sample RSS and live bytes every this many ms into the report; 0 for none" },
+	  "sample RSS, live bytes and collections every this many ms into the report; 0 for none" },
 	{ "stack_depth", OPT_LONG, OFF(stack_depth), "1", 1, MG_MAX_DEPTH, NULL,
 	  "frames kept per allocation site; 1 is the caller only (no unwinding)" },
 	{ "max_sites", OPT_LONG, OFF(max_sites), "262144", 16, 16777216, NULL,

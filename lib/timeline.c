@@ -1,8 +1,8 @@
 /* timeline.c: the process's RSS and live bytes over time, for charts.
  *
  * With option timeline=MS (MS > 0) a memgc thread, "memgc-timeline", takes
- * a sample every MS milliseconds: the time since start-up, the resident set
- * and the live bytes.  The report writes the samples as "timeline"; the
+ * a sample every MS milliseconds: the time since start-up, the resident set,
+ * the live bytes and the collections of each generation so far.  The report writes the samples as "timeline"; the
  * chart of `memgc report --svg` is drawn from them.
  *
  * Invariants:
@@ -16,7 +16,8 @@
  *             the ring only from IDLE (compare-and-swap): the thread skips a
  *             sample rather than wait, a reader waits at most one sample.
  * The thread blocks every signal but stop_signal, so no handler of the
- * program ever runs on it and a stopped world still stops it.  A forked
+ * program ever runs on it and a stopped world still stops it; it is one of
+ * memgc's own (mg_collect_own_thread): its stack is never a root.  A forked
  * child starts an empty timeline with a thread of its own.
  */
 #include "config.h"
@@ -35,6 +36,7 @@ enum { IDLE, SAMPLING, FROZEN };
 
 struct sample {
 	uint64_t t_ms, rss, live;
+	uint64_t collections[3];
 };
 
 static struct sample *ring;
@@ -61,11 +63,16 @@ static void store_locked(void)
 	s->t_ms = now_ms();
 	s->rss = st.rss_bytes;
 	s->live = st.live_bytes;
+	struct memgc_gc_stats gs[3];
+	mg_collect_stats(gs);
+	for (int g = 0; g < 3; g++)
+		s->collections[g] = gs[g].collections;
 	__atomic_store_n(&written, n + 1, __ATOMIC_RELEASE);
 }
 
 static void *sampler(void *arg)
 {
+	mg_collect_own_thread();
 	struct timespec next;
 	long ms = mg_opt.timeline;
 	clock_gettime(CLOCK_MONOTONIC, &next);
@@ -151,10 +158,12 @@ void mg_timeline_json(struct mg_out *o)
 	mg_out_printf(o, ",\n \"timeline\": [");
 	for (uint64_t i = first; i < n; i++) {
 		const struct sample *s = &ring[i % CAP];
-		mg_out_printf(o, "%s{\"t_ms\": %llu, \"rss_bytes\": %llu, \"live_bytes\": %llu}",
-			      i == first ? "" : (i - first) % 4 ? ", " : ",\n  ",
+		mg_out_printf(o, "%s{\"t_ms\": %llu, \"rss_bytes\": %llu, \"live_bytes\": %llu, "
+			      "\"collections\": [%llu, %llu, %llu]}",
+			      i == first ? "" : (i - first) % 2 ? ", " : ",\n  ",
 			      (unsigned long long)s->t_ms, (unsigned long long)s->rss,
-			      (unsigned long long)s->live);
+			      (unsigned long long)s->live, (unsigned long long)s->collections[0],
+			      (unsigned long long)s->collections[1], (unsigned long long)s->collections[2]);
 	}
 	mg_out_printf(o, "]");
 	__atomic_store_n(&state, IDLE, __ATOMIC_RELEASE);

@@ -57,6 +57,27 @@ want = [(round(x(10), 1), "#9a9a9a", "1 collection by %.3f s" % (t[10]["t_ms"] /
 sys.exit(0 if have == want else "marks %r, want %r" % (have, want))
 PY
 
+# real collections: python3 allocating enough to pass threshold0 many
+# times, and the exit leak check, a generation-2 collection, at the end
+cl_run py 0 "$MEMGC" run -q --python-malloc --timeline 5 --report "$T/py.json" -- \
+	"$PYTHON3" -c 'import time
+for i in range(30):
+    x = [str(j) for j in range(20000)]
+    time.sleep(0.005)'
+cl_run py-svg 0 "$MEMGC" report "$T/py.json" --svg "$T/py.svg"
+cl_py "the marks of a python3's own collections" - "$T/py.svg" "$T/py.json" <<'PY'
+import json, sys, xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+p = json.load(open(sys.argv[2]))["processes"][0]
+marks = [l for l in ET.parse(sys.argv[1]).getroot().iter(ns + "line") if l.get("class") == "collection"]
+full = [m for m in marks if m.get("stroke") == "#ff7f0e"]
+cs = [s["collections"] for s in p["timeline"]]
+grew = sum(any(b[g] > a[g] for g in range(3)) for a, b in zip(cs, cs[1:]))
+print("%d collections in the report, %d samples where they grew, %d marks, %d full"
+      % (sum(g["collections"] for g in p["collector"]["generations"]), grew, len(marks), len(full)))
+sys.exit(0 if len(marks) == grew >= 2 and full else 1)
+PY
+
 chrome=
 for c in chromium chromium-browser google-chrome; do
 	command -v "$c" >/dev/null 2>&1 && chrome=$c && break

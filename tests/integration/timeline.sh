@@ -1,7 +1,8 @@
 # timeline.sh: option timeline=MS.  Under it a python3 that holds 8 MiB for
-# 200 ms and then lets go writes a report whose "timeline" has a sample
-# every MS ms, with the 8 MiB in it and gone after, the last sample equal
-# to the report's own figures; the sampling thread is named
+# 200 ms, collects three times and then lets go writes a report whose
+# "timeline" has a sample every MS ms, with the 8 MiB in it and gone after
+# and the collections counted, the last sample equal to the report's own
+# figures; the sampling thread is named
 # memgc-timeline and blocks every signal but stop_signal; a forked child
 # has a timeline of its own; timeline=0 writes none.  The program's own
 # output does not change.
@@ -9,9 +10,13 @@
 mg_init
 export PYTHONMALLOC=malloc
 
-prog='import time
+prog='import ctypes, time
+collect = getattr(ctypes.CDLL(None), "memgc_collect", lambda g: 0)
 a = bytearray(8 << 20)
 time.sleep(0.2)
+for g in (0, 0, 1):
+    collect(g)
+    time.sleep(0.03)
 del a
 time.sleep(0.2)
 print("done")'
@@ -40,6 +45,17 @@ if max(s["rss_bytes"] for s in t) < t[0]["rss_bytes"] + (8 << 20):
     bad.append("RSS never 8 MiB above the first sample")
 if t[-1]["live_bytes"] != r["heap"]["live_bytes"]:
     bad.append("last sample live %d, heap.live_bytes %d" % (t[-1]["live_bytes"], r["heap"]["live_bytes"]))
+# collections: never fewer than the sample before; the three memgc_collect
+# calls (two of generation 0, one of 1) among them; the last sample's are
+# the report's own (the exit leak check's full collection included)
+cs = [s["collections"] for s in t]
+if any(b[g] < a[g] for a, b in zip(cs, cs[1:]) for g in range(3)):
+    bad.append("collections go down: %r" % cs)
+if cs[-1] != [g["collections"] for g in r["collector"]["generations"]]:
+    bad.append("last sample's collections %r, the report's %r"
+               % (cs[-1], [g["collections"] for g in r["collector"]["generations"]]))
+if cs[-1][0] - cs[0][0] < 2 or cs[-1][1] - cs[0][1] < 1:
+    bad.append("the program's collections are not in the samples: %r to %r" % (cs[0], cs[-1]))
 for b in bad:
     print("timeline:", b)
 print("timeline: %d samples over %d ms, median gap %d ms" % (len(t), ts[-1], gaps[len(gaps) // 2]))
