@@ -40,24 +40,17 @@ cl_run prog-killed 6 "$MEMGC" check --max-peak-live 1M -- "$FIG" live=1000 sleep
 	mg_pass "PROG killed before writing its report: 2 and 4"
 cl_run both 3 "$MEMGC" check --max-peak-live 10 -- "$FIG" live=1000 exit=1 && mg_pass "budget broken and PROG failed: 3"
 
-# leaks: with the collector, 3 blocks of 1000 bytes lost from leak_here
-# are leaked bytes 3000; without it the budget cannot be checked (4)
-if nm -D --defined-only "$MEMGC_LIB" | grep -q ' memgc_collect$'; then
-	cl_run leak-broken 1 "$MEMGC" check --max-leaked 2999 -- "$FIG" leak=3,1000 &&
-		cl_has leak-broken err '^memgc check: leaked 2\.9 KiB \(3000 B\) of pid [0-9]+ \(figures\) breaks --max-leaked 2\.9 KiB \(2999 B\); leaked at: 2\.9 KiB in 3 direct objects at leak_here' &&
-		mg_pass "leaked 3000 over --max-leaked 2999: 1, naming leak_here"
-	cl_run leak-held 0 "$MEMGC" check --max-leaked 3000 -- "$FIG" leak=3,1000 &&
-		mg_pass "leaked 3000 within --max-leaked 3000"
-	cl_run leak-none 0 "$MEMGC" check --max-leaked 0 -- "$FIG" keep=3,1000 live=5000 &&
-		mg_pass "nothing leaked (kept and freed blocks): --max-leaked 0 holds"
-	cl_run leak-off 4 "$MEMGC" check -o leak_check=0 --max-leaked 0 -- "$FIG" leak=3,1000 &&
-		cl_has leak-off err '^memgc check: max-leaked: leaked of pid [0-9]+ \(figures\) cannot be checked: no leak figures in its report' &&
-		mg_pass "leak_check=0: --max-leaked cannot be checked: 4"
-else
-	cl_run leak-nocollector 4 "$MEMGC" check --max-leaked 0 -- "$FIG" leak=3,1000 &&
-		cl_has leak-nocollector err '^memgc check: max-leaked: leaked of pid [0-9]+ \(figures\) cannot be checked: no leak figures in its report \(leak_check=0, or no collector in this memgc\)$' &&
-		mg_pass "no collector in this memgc: --max-leaked cannot be checked: 4"
-fi
+# leaks: 3 blocks of 1000 bytes lost from leak_here are leaked bytes 3000
+cl_run leak-broken 1 "$MEMGC" check --max-leaked 2999 -- "$FIG" leak=3,1000 &&
+	cl_has leak-broken err '^memgc check: leaked 2\.9 KiB \(3000 B\) of pid [0-9]+ \(figures\) breaks --max-leaked 2\.9 KiB \(2999 B\); leaked at: 2\.9 KiB in 3 direct objects at leak_here' &&
+	mg_pass "leaked 3000 over --max-leaked 2999: 1, naming leak_here"
+cl_run leak-held 0 "$MEMGC" check --max-leaked 3000 -- "$FIG" leak=3,1000 &&
+	mg_pass "leaked 3000 within --max-leaked 3000"
+cl_run leak-none 0 "$MEMGC" check --max-leaked 0 -- "$FIG" keep=3,1000 live=5000 &&
+	mg_pass "nothing leaked (kept and freed blocks): --max-leaked 0 holds"
+cl_run leak-off 4 "$MEMGC" check -o leak_check=0 --max-leaked 0 -- "$FIG" leak=3,1000 &&
+	cl_has leak-off err '^memgc check: max-leaked: leaked of pid [0-9]+ \(figures\) cannot be checked: no leak figures in its report' &&
+	mg_pass "leak_check=0: --max-leaked cannot be checked: 4"
 
 # --json: the reports and the verdicts
 cl_run json 1 "$MEMGC" check --max-peak-live 100000 --max-peak-rss 1G --max-total-peak-live 99999 \

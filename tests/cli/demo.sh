@@ -4,19 +4,17 @@
 # list and cycle given back by all three after collect (three quarters of
 # the growth at least); the C program's
 # leaked cycle kept by glibc, jemalloc and memgc in account mode, and given
-# back by memgc in reclaim mode once memgc has its collector.
+# back by memgc in reclaim mode.
 . "$MEMGC_SRCDIR/tests/cli/lib.sh"
 cl_init
 
 start=$(date +%s)
 cl_run demo 0 "$MEMGC" demo && cl_lines demo err 0
 took=$(( $(date +%s) - start ))
-collector=no
-nm -D --defined-only "$MEMGC_LIB" | grep -q ' memgc_collect$' && collector=yes
-cl_py "demo: both tables, in $took s" - "$T/demo.out" "$took" "$collector" <<'PY'
+cl_py "demo: both tables, in $took s" - "$T/demo.out" "$took" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
-took, collector = int(sys.argv[2]), sys.argv[3] == "yes"
+took = int(sys.argv[2])
 unit = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 size = r"([0-9.]+) (B|KiB|MiB|GiB)"
 row = re.compile(r"^  (glibc|jemalloc|memgc reclaim|memgc) +%s +%s +%s +%s +(.*)$" % (size, size, size, size))
@@ -33,7 +31,7 @@ MiB = 1 << 20
 bad = []
 py, c = rows(py_part), rows(c_part)
 how = {"glibc": "malloc_trim(0)", "jemalloc": "mallctl(arena.4096.purge)",
-       "memgc": "memgc_collect(2)" if collector else "memgc_trim()",
+       "memgc": "memgc_collect(2)",
        "memgc reclaim": "memgc_collect(2)"}
 if sorted(py) != ["glibc", "jemalloc", "memgc"]:
     bad.append("python rows %r" % sorted(py))
@@ -44,7 +42,7 @@ for name, (start, peak, after_del, after, h) in py.items():
     # here, that collect gave back most of what the program had grown by
     if peak < start + 64 * MiB or after - start > (peak - start) / 4:
         bad.append("python %s: start %d, peak %d, after collect %d" % (name, start, peak, after))
-want_c = ["glibc", "jemalloc", "memgc"] + (["memgc reclaim"] if collector else [])
+want_c = ["glibc", "jemalloc", "memgc", "memgc reclaim"]
 if sorted(c) != sorted(want_c):
     bad.append("C rows %r, want %r" % (sorted(c), want_c))
 for name, (start, peak, after_del, after, h) in c.items():
@@ -54,8 +52,6 @@ for name, (start, peak, after_del, after, h) in c.items():
     if kept != (name != "memgc reclaim"):
         bad.append("C %s: %s the leaked cycle (start %d, after collect %d)"
                    % (name, "kept" if kept else "gave back", start, after))
-if not collector and "(this memgc has no collector: nothing frees a leaked cycle)" not in c_part:
-    bad.append("no line saying the reclaim row needs the collector")
 if took > 60:
     bad.append("took %d s" % took)
 if bad: print("\n".join(bad))

@@ -32,23 +32,21 @@ cl_run run-text 0 "$MEMGC" report "$T/run.json" &&
 	cl_has run-text out '^total over the processes: peak live [0-9.]+ KiB, peak RSS [0-9.]+ MiB \(sums of each one.s peak\)' &&
 	test "$(grep -c '^pid ' "$T/run-text.out")" -eq 4 && mg_pass "text of a run: its command, status and four processes"
 
-# folded leaked bytes, once memgc has the collector
-if nm -D --defined-only "$MEMGC_LIB" | grep -q ' memgc_collect$'; then
-	cl_run leak 0 "$MEMGC" run -q -o stack_depth=2 --report "$T/leak.json" -- "$FIG" leak=3,1000 keep=1,10
-	cl_run leak-folded 0 "$MEMGC" report --folded --leaked "$T/leak.json" &&
-		cl_has leak-folded out '^figures;run;leak_here 3000$' && cl_lines leak-folded out 1 &&
-		mg_pass "folded --leaked: figures;run;leak_here 3000"
-	cl_run leak-text 0 "$MEMGC" report "$T/leak.json" &&
-		cl_has leak-text out '^  leaked 2\.9 KiB in 3 objects: direct 2\.9 KiB, indirect 0 B, 0 cycles of 0 B$' &&
-		mg_pass "text: the leak line"
-else
-	cl_run leak-none 65 "$MEMGC" report --folded --leaked "$T/own/r.json" &&
-		cl_has leak-none err "^memgc report: $T/own/r.json has no leak figures \(leak_check=0, or a memgc without the collector\)\$" &&
-		mg_pass "folded --leaked without leak figures: 65"
-fi
+# folded leaked bytes, and the leak line
+cl_run leak 0 "$MEMGC" run -q -o stack_depth=2 --report "$T/leak.json" -- "$FIG" leak=3,1000 keep=1,10
+cl_run leak-folded 0 "$MEMGC" report --folded --leaked "$T/leak.json" &&
+	cl_has leak-folded out '^figures;run;leak_here 3000$' && cl_lines leak-folded out 1 &&
+	mg_pass "folded --leaked: figures;run;leak_here 3000"
+cl_run leak-text 0 "$MEMGC" report "$T/leak.json" &&
+	cl_has leak-text out '^  leaked 2\.9 KiB in 3 objects: direct 2\.9 KiB, indirect 0 B, 0 cycles of 0 B$' &&
+	mg_pass "text: the leak line"
+cl_run leak-off 0 "$MEMGC" run -q -o leak_check=0 --report "$T/noleak.json" -- "$FIG" leak=1,10
+cl_run leak-none 65 "$MEMGC" report --folded --leaked "$T/noleak.json" &&
+	cl_has leak-none err "^memgc report: $T/noleak.json has no leak figures \(leak_check=0, or a memgc without the collector\)\$" &&
+	mg_pass "folded --leaked of a run under leak_check=0: 65"
 
-# the collector's members, as libmemgc(3) gives them, added to a real
-# report: the leak line and groups, the collector line, --folded --leaked
+# a cycle among the leaks, and figures the test chooses for the collector's
+# line: its members, as libmemgc(3) gives them, set in a real report
 "$PYTHON3" - "$T/own/r.json" "$T/leaks.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))

@@ -29,7 +29,7 @@ fi
 
 # the run's report, and the summary line
 cl_run report 0 "$MEMGC" run --report "$T/r.json" -o stack_depth=2 -- "$FIG" live=100000 keep=3,1000 &&
-	cl_has report err '^memgc run: pid [0-9]+ \(figures\): peak live 97\.7 KiB, peak RSS [0-9.]+ MiB$' &&
+	cl_has report err '^memgc run: pid [0-9]+ \(figures\): peak live 97\.7 KiB, peak RSS [0-9.]+ MiB, leaked 0 B in 0 objects$' &&
 	cl_has report err "^memgc run: 1 process report in $T/r.json\$" && cl_lines report err 2 &&
 	mg_pass "report: the summary line and where the report is"
 cl_py "report: a run document with the process's exact figures" - "$T/r.json" "$FIG" <<'PY'
@@ -67,6 +67,10 @@ mkdir "$T/tmp"
 		"$T/r2.json" && mg_pass "TMPDIR relative, PROG changes directory: its report is gathered" ||
 	mg_fail "TMPDIR relative: the report of a process that changed directory is lost"
 
+cl_run leak-line 0 "$MEMGC" run -- "$FIG" leak=3,1000 &&
+	cl_has leak-line err '^memgc run: pid [0-9]+ \(figures\): peak live [0-9.]+ KiB, peak RSS [0-9.]+ MiB, leaked 2\.9 KiB in 3 objects$' &&
+	mg_pass "the summary line gives the leaked bytes"
+
 # MEMGC_OPTIONS of the environment is kept, the -o entries come after it
 MEMGC_OPTIONS=report_top=5:stack_depth=4 cl_run env-opts 0 "$MEMGC" run -q --report "$T/e.json" \
 	-o stack_depth=3 -- "$FIG" keep=1,10
@@ -95,7 +99,8 @@ if test -x "$py"; then
 		cl_lines py-set err 0 && mg_pass "PYTHONMALLOC already set: no line"
 	printf '#!/usr/bin/env python3\nprint("script")\n' >"$T/app"
 	chmod +x "$T/app"
-	cl_run py-script 0 "$MEMGC" run -q -- "$T/app" && cl_lines py-script err 1 &&
+	# (PATH: env finds Debian's python3, not a shim that runs more programs)
+	cl_run py-script 0 env PATH=/usr/bin:/bin "$MEMGC" run -q -- "$T/app" && cl_lines py-script err 1 &&
 		cl_has py-script err 'pymalloc' && mg_pass "a python script (#! line): the pymalloc line"
 	cl_run not-py 0 "$MEMGC" run -q -- "$FIG" && cl_lines not-py err 0 && mg_pass "no line for other programs"
 fi
