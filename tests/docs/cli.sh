@@ -24,7 +24,7 @@ for v in $(sed -n 's/^  memgc \([a-z]*\).*/\1/p' "$tmp/memgc"); do
 	"$memgc" "$v" --help >"$tmp/$v" || { echo "FAIL: memgc $v --help exits $?"; exit 1; }
 done
 
-exec "$py" - "$MEMGC_SRCDIR/man/memgc.1" "$tmp" <<'PY'
+"$py" - "$MEMGC_SRCDIR/man/memgc.1" "$tmp" <<'PY'
 import os, re, sys
 
 page, tmp = sys.argv[1], sys.argv[2]
