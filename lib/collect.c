@@ -25,8 +25,9 @@
  * Automatic collections: mg_collect_wake() (called inside malloc when
  * count[0] passes threshold[0]) only posts a request; the collector thread
  * picks the generation as CPython's gc_collect_generations does and
- * collects.  It is started on the first request, not at start-up, so a
- * program that never passes the threshold never has an extra thread.
+ * collects.  It is started at start-up (and in a forked child) when gc=1:
+ * creating a thread inside malloc deadlocks when glibc frees with its
+ * stack-cache lock held (a forked child did, in tests/stress).
  */
 #include "config.h"
 #include <errno.h>
@@ -70,7 +71,7 @@ static struct mg_leaks leaks;         /* the exit leak check's result */
 static struct mg_leaks last;          /* the last classified collection's */
 
 static uint32_t request;              /* futex word: a collection is asked for */
-static int thread_state;              /* 0 none, 1 starting or running */
+static int thread_state;              /* 0 none, 1 running */
 static pthread_t collector;
 
 static uint64_t now_ns(void)
@@ -425,43 +426,45 @@ void mg_collect_thread_created(pthread_t th)
 #endif
 }
 
+/* Starts the collector thread: at start-up and in a forked child, never
+ * inside malloc (glibc calls free with its stack-cache lock held, and
+ * pthread_create takes that lock).  A process that runs with gc=0 has no
+ * such thread.  Failing, it says so once; memgc_collect() works anyway. */
+void mg_collect_start_thread(void)
+{
+	if (!__atomic_load_n(&enabled, __ATOMIC_RELAXED) ||
+	    __atomic_load_n(&thread_state, __ATOMIC_RELAXED))
+		return;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&a, 256 * 1024);
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);   /* the thread starts with all blocked */
+	int e = errno;
+	if (pthread_create(&collector, &a, collector_main, NULL) == 0) {
+		mg_collect_thread_created(collector);
+		__atomic_store_n(&thread_state, 1, __ATOMIC_RELEASE);
+	} else {
+		mg_log("cannot start the collector thread: no automatic collection "
+		       "(memgc_collect() works)");
+	}
+	errno = e;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&a);
+}
+
+/* Inside malloc: posts a request, nothing more. */
 void mg_collect_wake(void)
 {
 	if (!__atomic_load_n(&enabled, __ATOMIC_RELAXED) ||
+	    !__atomic_load_n(&thread_state, __ATOMIC_RELAXED) ||
 	    __atomic_load_n(&request, __ATOMIC_RELAXED))
 		return;
 	uint32_t z = 0;
-	if (!__atomic_compare_exchange_n(&request, &z, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-		return;
-	int none = 0;
-	if (__atomic_compare_exchange_n(&thread_state, &none, 1, false, __ATOMIC_ACQ_REL,
-					__ATOMIC_RELAXED)) {
-		/* pthread_create allocates (its TLS, its DTV): those nested
-		 * allocations find request set and return above */
-		pthread_attr_t a;
-		pthread_attr_init(&a);
-		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-		pthread_attr_setstacksize(&a, 256 * 1024);
-		sigset_t all, old;
-		sigfillset(&all);
-		pthread_sigmask(SIG_BLOCK, &all, &old);   /* the thread starts with all blocked */
-		int e = errno;
-		if (pthread_create(&collector, &a, collector_main, NULL) == 0) {
-			mg_collect_thread_created(collector);
-		} else {
-			static int said;
-			if (!said++)
-				mg_log("cannot start the collector thread: no automatic collection "
-				       "until it can (memgc_collect() works)");
-			__atomic_store_n(&thread_state, 0, __ATOMIC_RELEASE);
-			__atomic_store_n(&request, 0, __ATOMIC_RELEASE);
-		}
-		errno = e;
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		pthread_attr_destroy(&a);
-		return;
-	}
-	syscall(SYS_futex, &request, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	if (__atomic_compare_exchange_n(&request, &z, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		syscall(SYS_futex, &request, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 /* ---- the API's state ---- */
@@ -477,9 +480,13 @@ bool mg_collect_enabled(void)
 	return __atomic_load_n(&enabled, __ATOMIC_RELAXED);
 }
 
+/* memgc_enable/disable: from the program, never inside malloc, so the
+ * thread a gc=0 start did not make can be started here. */
 void mg_collect_enable(bool on)
 {
 	__atomic_store_n(&enabled, on, __ATOMIC_RELAXED);
+	if (on)
+		mg_collect_start_thread();
 }
 
 int mg_collect_debug(int set)

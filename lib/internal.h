@@ -121,6 +121,7 @@ struct mg_options {
 	uint64_t heap_reserve;
 	long arenas;
 	long report_top;
+	long timeline;            /* ms between timeline samples, 0 for none */
 	long stop_signal;         /* the signal that stops the world (world.c) */
 	int mode;                 /* enum mg_mode */
 	bool gc;                  /* automatic collections */
@@ -141,6 +142,10 @@ extern struct mg_options mg_opt;
  * or value gets one line on stderr and leaves the default.  Returns the
  * number of bad entries.  Never allocates. */
 int mg_options_parse(const char *s);
+/* Checks s as mg_options_parse would read it, setting nothing: 0, or -1
+ * with the first bad entry's message (as parse logs it, without
+ * "MEMGC_OPTIONS: " and the default used) in why. */
+int mg_options_check(const char *s, char *why, size_t n);
 void mg_options_defaults(void);
 void mg_options_help(int fd);
 void mg_options_json(struct mg_out *o);
@@ -348,6 +353,7 @@ void mg_collect_thread_created(pthread_t th);
 /* count[0] passed threshold[0]: wakes the collector thread.  Called inside
  * malloc: never collects there. */
 void mg_collect_wake(void);
+void mg_collect_start_thread(void);   /* at start-up and in a fork child: not in malloc */
 /* The exit leak check: a full collection that frees nothing, classified. */
 const struct mg_leaks *mg_collect_leak_check(void);
 const struct mg_leaks *mg_collect_leaks(void);    /* its result, or NULL */
@@ -444,6 +450,16 @@ int mg_watch_check(void);
  * thread held the lock at fork.  (A child that skips it reopens at its
  * first scan.)  No prepare step: see watch.c. */
 void mg_watch_fork_child(void);
+
+/* ---- timeline.c: RSS and live bytes sampled by a memgc thread ---- */
+/* Starts the sampling thread when option timeline is set; call once memgc
+ * is ready, outside any allocation.  Logs and does nothing on failure. */
+void mg_timeline_start(void);
+/* In a forked child: an empty timeline and a thread of the child's own. */
+void mg_timeline_fork_child(void);
+/* Appends ',\n "timeline": [...]' to a JSON report, after one last sample;
+ * writes nothing when no timeline runs.  Waits at most one sample. */
+void mg_timeline_json(struct mg_out *o);
 
 /* ---- report.c: the exit report, text and JSON ---- */
 void mg_report_init(void);      /* at start-up: remembers what stderr is */

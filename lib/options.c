@@ -46,6 +46,8 @@ static const struct opt table[] = {
 	  "JSON report at exit to this path (%p is the pid); empty for none" },
 	{ "report_top", OPT_LONG, OFF(report_top), "10", 0, 64, NULL,
 	  "allocation sites listed in the reports, by live bytes" },
+	{ "timeline", OPT_LONG, OFF(timeline), "0", 0, 60000, NULL,
+	  "sample RSS, live bytes and collections every this many ms into the report; 0 for none" },
 	{ "stack_depth", OPT_LONG, OFF(stack_depth), "1", 1, MG_MAX_DEPTH, NULL,
 	  "frames kept per allocation site; 1 is the caller only (no unwinding)" },
 	{ "max_sites", OPT_LONG, OFF(max_sites), "262144", 16, 16777216, NULL,
@@ -218,6 +220,49 @@ static const struct opt *lookup(const char *k, size_t len)
 	return NULL;
 }
 
+/* Sets the one entry s[0..len) (not empty) when apply, or only checks it.
+ * 0, or -1 with why (no "MEMGC_OPTIONS: " in front) and *bad the option
+ * whose value was bad (NULL for a bad key or a missing '='). */
+static int entry(const char *s, size_t len, bool apply, char *why, size_t n,
+		 const struct opt **bad)
+{
+	char text[512];
+	const char *eq = memchr(s, '=', len);
+	*bad = NULL;
+	if (!eq) {
+		snprintf(why, n, "'%s' has no '=': write key=value, entries separated by ':'",
+			 shown(s, len, text, sizeof text));
+		return -1;
+	}
+	const struct opt *o = lookup(s, (size_t)(eq - s));
+	const char *v = eq + 1;
+	size_t vlen = len - (size_t)(v - s);
+	if (!o) {
+		char names[768];
+		size_t k = 0;
+		for (size_t i = 0; i < NOPTS && k < sizeof names; i++)
+			k += (size_t)snprintf(names + k, sizeof names - k, "%s%s", i ? " " : "",
+					      table[i].name);
+		snprintf(why, n, "unknown option '%s'; known: %s",
+			 shown(s, (size_t)(eq - s), text, sizeof text), names);
+		return -1;
+	}
+	struct mg_options keep = mg_opt;
+	int r = set(o, v, vlen);
+	if (!apply)
+		mg_opt = keep;
+	else if (r)   /* a bad value sets the default back, as the message says */
+		set(o, o->def, strlen(o->def));
+	if (r) {
+		char what[256];
+		describe(o, what, sizeof what);
+		snprintf(why, n, "bad value '%s' for %s: expected %s",
+			 shown(v, vlen, text, sizeof text), o->name, what);
+		*bad = o;
+	}
+	return r;
+}
+
 int mg_options_parse(const char *s)
 {
 	int bad = 0;
@@ -226,42 +271,36 @@ int mg_options_parse(const char *s)
 	while (*s) {
 		const char *end = strchr(s, ':');
 		size_t len = end ? (size_t)(end - s) : strlen(s);
-		const char *eq = memchr(s, '=', len);
-		char text[512];
-		if (len == 0) {
-			/* empty entry ("a=1::b=2"): nothing to set */
-		} else if (!eq) {
-			mg_log("MEMGC_OPTIONS: '%s' has no '=': write key=value, entries separated by ':'",
-			       shown(s, len, text, sizeof text));
+		char why[1024];
+		const struct opt *o;
+		/* an empty entry ("a=1::b=2") sets nothing */
+		if (len && entry(s, len, true, why, sizeof why, &o)) {
+			if (o)
+				mg_log("MEMGC_OPTIONS: %s; using %s", why, o->def[0] ? o->def : "\"\"");
+			else
+				mg_log("MEMGC_OPTIONS: %s", why);
 			bad++;
-		} else {
-			const struct opt *o = lookup(s, (size_t)(eq - s));
-			const char *v = eq + 1;
-			size_t vlen = len - (size_t)(v - s);
-			if (!o) {
-				char names[768];
-				size_t n = 0;
-				for (size_t i = 0; i < NOPTS && n < sizeof names; i++)
-					n += (size_t)snprintf(names + n, sizeof names - n, "%s%s",
-							      i ? " " : "", table[i].name);
-				mg_log("MEMGC_OPTIONS: unknown option '%s'; known: %s",
-				       shown(s, (size_t)(eq - s), text, sizeof text), names);
-				bad++;
-			} else if (set(o, v, vlen)) {
-				char what[256];
-				describe(o, what, sizeof what);
-				mg_log("MEMGC_OPTIONS: bad value '%s' for %s: expected %s; using %s",
-				       shown(v, vlen, text, sizeof text), o->name, what,
-				       o->def[0] ? o->def : "\"\"");
-				set(o, o->def, strlen(o->def));
-				bad++;
-			}
 		}
 		if (!end)
 			break;
 		s = end + 1;
 	}
 	return bad;
+}
+
+int mg_options_check(const char *s, char *why, size_t n)
+{
+	while (s && *s) {
+		const char *end = strchr(s, ':');
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+		const struct opt *o;
+		if (len && entry(s, len, false, why, n, &o))
+			return -1;
+		if (!end)
+			break;
+		s = end + 1;
+	}
+	return 0;
 }
 
 static void value_text(const struct opt *o, char *buf, size_t n)

@@ -319,7 +319,9 @@ static void json(struct mg_out *o, const struct snapshot *s)
 		json_frames(o, id);
 		mg_out_printf(o, "}");
 	}
-	mg_out_printf(o, "]}\n");
+	mg_out_printf(o, "]");
+	mg_timeline_json(o);
+	mg_out_printf(o, "}\n");
 }
 
 int mg_report_path(const char *pattern, char *out, size_t n)

@@ -44,8 +44,10 @@ static void fork_child(void)
 	mg_heap_fork_child();
 	mg_roots_fork_child();
 	mg_collect_fork_child();
+	mg_collect_start_thread();
 	mg_watch_fork_child();
 	mg_control_fork_child();
+	mg_timeline_fork_child();
 }
 
 int mg_preload_init(void)
@@ -87,8 +89,11 @@ int mg_preload_init(void)
 __attribute__((constructor(101))) static void mg_preload_ctor(void)
 {
 	/* threads of memgc's own start here, never inside a first malloc */
-	if (mg_preload_init() == MG_READY)
+	if (mg_preload_init() == MG_READY) {
+		mg_collect_start_thread();
 		mg_control_start();
+		mg_timeline_start();
+	}
 }
 
 static long leak_check(long unused)

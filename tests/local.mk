@@ -18,11 +18,9 @@ include tests/world/local.mk
 include tests/collect/local.mk
 include tests/watch/local.mk
 include tests/control/local.mk
+include tests/cli/local.mk
 
-# The quick start's main job until the RSS demo exists: an allocation-heavy
-# python3 under the preload, with memgc's exit report.
+# The quick start's first command ends here: memgc demo, from the build tree.
 demo: all
-	PYTHONMALLOC=malloc MEMGC_OPTIONS=summary=stderr:stack_depth=1 \
-	LD_PRELOAD='$(abs_top_builddir)/.libs/libmemgc.so' \
-	$(PYTHON3) $(srcdir)/examples/alloc_heavy.py
+	$(abs_top_builddir)/memgc$(EXEEXT) demo
 .PHONY: demo

@@ -20,7 +20,7 @@
 
 ctl_init()
 {
-	MEMGC=$MEMGC_BUILDDIR/cli/memgc
+	MEMGC=$MEMGC_BUILDDIR/memgc
 	TARGET=$MEMGC_BUILDDIR/tests/control/target
 	test -x "$MEMGC" && test -x "$TARGET" || { echo "memgc or target is not built"; exit 99; }
 	CTL_DIR=$MG_TMP/sockets

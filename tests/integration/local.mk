@@ -18,7 +18,8 @@ MG_INTEG_TESTS = \
 	tests/integration/options.sh \
 	tests/integration/fork_threads.sh \
 	tests/integration/closefds.sh \
-	tests/integration/signals.sh
+	tests/integration/signals.sh \
+	tests/integration/timeline.sh
 TESTS += $(MG_INTEG_TESTS)
 EXTRA_DIST += $(MG_INTEG_TESTS) tests/integration/lib.sh \
 	tests/integration/python_prog.py tests/integration/perl_prog.pl \

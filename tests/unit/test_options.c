@@ -11,7 +11,7 @@
 
 TestSuite(options, .init = mg_options_defaults);
 
-#define KNOWN "help summary report report_top stack_depth max_sites on_error threshold0 " \
+#define KNOWN "help summary report report_top timeline stack_depth max_sites on_error threshold0 " \
 	"threshold1 threshold2 large_release heap_reserve arenas stop_signal mode gc gc_debug " \
 	"interior leak_check exitcode mark_stack watch control control_dir collect_signal"
 
@@ -373,7 +373,7 @@ Test(options, json_of_the_defaults)
 	cr_assert_gt(n, 0);
 	buf[n] = '\0';
 	cr_assert_str_eq(buf, "{\"help\": 0, \"summary\": \"none\", \"report\": \"\", "
-			 "\"report_top\": 10, \"stack_depth\": 1, \"max_sites\": 262144, "
+			 "\"report_top\": 10, \"timeline\": 0, \"stack_depth\": 1, \"max_sites\": 262144, "
 			 "\"on_error\": \"abort\", \"threshold0\": 700, \"threshold1\": 10, "
 			 "\"threshold2\": 10, \"large_release\": 1048576, "
 			 "\"heap_reserve\": 1099511627776, \"arenas\": 0, \"stop_signal\": 39, "
@@ -393,7 +393,7 @@ Test(options, help_lists_every_option)
 	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
 	cr_assert_gt(n, 0);
 	buf[n] = '\0';
-	cr_assert_eq(mg_test_lines(buf), 1 + 2 * 25, "%s", buf);
+	cr_assert_eq(mg_test_lines(buf), 1 + 2 * 26, "%s", buf);
 	cr_assert(strstr(buf, "\n  stack_depth    frames kept per allocation site; 1 is the caller "
 			 "only (no unwinding)\n                   default 1; now 3; accepts an "
 			 "integer from 1 to 64\n"), "%s", buf);
@@ -401,4 +401,25 @@ Test(options, help_lists_every_option)
 			 "35184372088832 bytes, K/M/G/T suffixes binary\n"), "%s", buf);
 	cr_assert(strstr(buf, "default \"\"; now ; accepts a string of at most 255 bytes\n"), "%s", buf);
 	close(fd);
+}
+
+/* mg_options_check: what the memgc command does with -o: the same
+ * judgement and message as parse, and nothing set. */
+Test(options, check_sets_nothing)
+{
+	char why[1024];
+	cr_assert_eq(mg_options_check("stack_depth=3:report_top=2", why, sizeof why), 0);
+	cr_assert_eq(mg_opt.stack_depth, 1);
+	cr_assert_eq(mg_opt.report_top, 10);
+	cr_assert_eq(mg_options_check("stack_depth=3:stack_depth=99", why, sizeof why), -1);
+	cr_assert_str_eq(why, "bad value '99' for stack_depth: expected an integer from 1 to 64");
+	cr_assert_eq(mg_opt.stack_depth, 1);
+	cr_assert_eq(mg_options_check("nosuch=1", why, sizeof why), -1);
+	static const char known[] = "unknown option 'nosuch'; known: help summary ";
+	cr_assert(!strncmp(why, known, sizeof known - 1), "%s", why);
+	cr_assert_eq(mg_options_check("summary", why, sizeof why), -1);
+	cr_assert_str_eq(why, "'summary' has no '=': write key=value, entries separated by ':'");
+	cr_assert_eq(mg_options_check("", why, sizeof why), 0);
+	cr_assert_eq(mg_options_check("::", why, sizeof why), 0);
+	cr_assert_str_eq(mg_opt.summary, "none");
 }
