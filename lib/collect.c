@@ -35,6 +35,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -373,8 +374,14 @@ static void *collector_main(void *arg)
 	pthread_sigmask(SIG_SETMASK, &all, NULL);   /* only the stop signal comes in */
 	unsigned failures = 0;
 	for (;;) {
+		/* every 250 ms idle: if the program's threads are all gone
+		 * (the last one ended without exit(), and had no memgc block to
+		 * notice it), end the process as glibc would have: exit(0) */
+		struct timespec tick = { 0, 250000000L };
 		while (!__atomic_load_n(&request, __ATOMIC_ACQUIRE))
-			syscall(SYS_futex, &request, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+			if (syscall(SYS_futex, &request, FUTEX_WAIT_PRIVATE, 0, &tick, NULL, 0) &&
+			    errno == ETIMEDOUT && mg_roots_only_own_left())
+				exit(0);
 		if (!__atomic_load_n(&enabled, __ATOMIC_RELAXED)) {
 			__atomic_store_n(&request, 0, __ATOMIC_RELEASE);
 			continue;

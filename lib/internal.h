@@ -297,6 +297,7 @@ void mg_roots_unlock(void);
 void mg_roots_own_thread(void);        /* the calling thread is memgc's: not a root */
 void mg_roots_own_thread_exit(void);
 bool mg_roots_is_own(pid_t tid);
+bool mg_roots_only_own_left(void);    /* the caller is the program's last thread */
 void mg_roots_thread_exit(void);       /* the calling thread is exiting: its stack dies */
 void mg_roots_fork_child(void);
 

@@ -152,6 +152,44 @@ bool mg_roots_is_own(pid_t tid)
 	return false;
 }
 
+/* Is every thread of the process but the caller one of memgc's?  (Read
+ * from /proc/self/task with getdents64: no malloc.)  False when it
+ * cannot tell. */
+bool mg_roots_only_own_left(void)
+{
+	bool any_own = false;
+	for (unsigned i = 0; i < OWN_MAX; i++)
+		any_own |= __atomic_load_n(&own[i], __ATOMIC_RELAXED) != 0;
+	if (!any_own)
+		return false;
+	int dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return false;
+	pid_t me = (pid_t)syscall(SYS_gettid);
+	char buf[4096];
+	bool others = false;
+	long n;
+	while (!others && (n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0)
+		for (long off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + off);
+			off += d->d_reclen;
+			if (d->d_name[0] < '0' || d->d_name[0] > '9')
+				continue;
+			pid_t tid = (pid_t)atoi(d->d_name);
+			if (tid == me || mg_roots_is_own(tid))
+				continue;
+			/* a leader that ended before the others stays listed, a zombie */
+			char path[64], st[128];
+			snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+			ssize_t k = mg_os_read_file(path, st, sizeof st);
+			const char *paren = k > 0 ? strrchr(st, ')') : NULL;
+			if (!paren || paren[1] != ' ' || (paren[2] != 'Z' && paren[2] != 'X'))
+				others = true;
+		}
+	close(dir);
+	return n >= 0 && !others;
+}
+
 void mg_roots_fork_child(void)
 {
 	memset(own, 0, sizeof own);    /* memgc's threads are not in the child */

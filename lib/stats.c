@@ -18,6 +18,7 @@
  */
 #include "config.h"
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"

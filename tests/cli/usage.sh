@@ -30,7 +30,7 @@ cl_run version 0 "$MEMGC" --version && cl_has version out "^memgc [0-9]+\.[0-9]+
 	cl_has version-tree out "^library $MEMGC_BUILDDIR/\.libs/libmemgc\.so\$" &&
 	mg_pass "the library next to the built binary"
 
-bad unknown-verb 64 "^memgc: unknown verb 'frob': expected one of run, check, report, demo \(memgc --help\)\$" \
+bad unknown-verb 64 "^memgc: unknown verb 'frob': expected one of run, check, report, demo, stats, collect \(memgc --help\)\$" \
 	"$MEMGC" frob
 bad run-no-prog 64 '^memgc run: no program to run: ' "$MEMGC" run
 bad run-no-prog2 64 '^memgc run: no program to run: ' "$MEMGC" run -q --

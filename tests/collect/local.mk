@@ -5,7 +5,7 @@
 MG_COLLECT_TESTS = tests/collect/roots.sh tests/collect/leaks.sh tests/collect/stress.sh \
 	tests/collect/programs.sh tests/collect/exec.sh
 TESTS += $(MG_COLLECT_TESTS)
-EXTRA_DIST += $(MG_COLLECT_TESTS)
+EXTRA_DIST += $(MG_COLLECT_TESTS) tests/collect/lastthread.py
 
 check_PROGRAMS += tests/collect/roots tests/collect/leaks tests/collect/shared_cycle \
 	tests/collect/gcstress tests/collect/execchain

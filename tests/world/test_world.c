@@ -1143,11 +1143,14 @@ static void case_tracers(void)
 	const char *lib = getenv("MEMGC_LIB");
 	if (lib && access(lib, R_OK) == 0) {
 		setenv("LD_PRELOAD", lib, 1);
+		/* these cases count threads: no collector thread of memgc's */
+		setenv("MEMGC_OPTIONS", "gc=0", 1);
 		char *pre[] = { (char *)self_path, "blocked_ways", NULL };
 		run_self_under("LD_PRELOAD=libmemgc.so (case blocked_ways: stopped inside memgc's malloc)", pre);
 		char *pre2[] = { (char *)self_path, "churn", NULL };
 		run_self_under("LD_PRELOAD=libmemgc.so (case churn)", pre2);
 		unsetenv("LD_PRELOAD");
+		unsetenv("MEMGC_OPTIONS");
 	} else {
 		note("MEMGC_LIB not set: the runs under the preload skipped");
 	}
