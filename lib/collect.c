@@ -375,8 +375,8 @@ static void *collector_main(void *arg)
 	unsigned failures = 0;
 	for (;;) {
 		/* every 250 ms idle: if the program's threads are all gone
-		 * (the last one ended without exit(), and had no memgc block to
-		 * notice it), end the process as glibc would have: exit(0) */
+		 * (the last one ended without exit(); glibc would then have
+		 * called exit(0), but memgc's threads still count), exit(0) */
 		struct timespec tick = { 0, 250000000L };
 		while (!__atomic_load_n(&request, __ATOMIC_ACQUIRE))
 			if (syscall(SYS_futex, &request, FUTEX_WAIT_PRIVATE, 0, &tick, NULL, 0) &&
