@@ -32,8 +32,9 @@
 #   BENCH_GC_RUNS=3       runs of each configuration in part gc
 #   BENCH_GC_WORKLOADS="alloc1 alloc2 python"  the workloads of part gc
 #   BENCH_DEPTHS="1 2 4 8 16"                 stack depths of the sweep
-#   BENCH_THRESHOLDS="700 7000 70000 700000 7000000"  threshold0 candidates for
-#                         part gc (the default threshold0 is memgc-auto's row)
+#   BENCH_THRESHOLDS="700 70000 700000"  threshold0 candidates for part gc
+#                         (memgc-auto's row is the default's; CPython's 700 is
+#                         the slowest: empty for none)
 #   BENCH_ALLOC           the built bench/alloc (else found beside MEMGC_LIB's
 #                         build directory, else compiled from alloc.c with $CC)
 #   BENCH_JEMALLOC, BENCH_LSAN, BENCH_PYTHON, BENCH_HEAPTRACK   the peers
@@ -55,7 +56,7 @@ ONLY=${BENCH_ONLY:-alloc1 alloc2 python gc sweep}
 GC_RUNS=${BENCH_GC_RUNS:-3}
 GC_WORKLOADS=${BENCH_GC_WORKLOADS:-alloc1 alloc2 python}
 DEPTHS=${BENCH_DEPTHS:-1 2 4 8 16}
-THRESHOLDS=${BENCH_THRESHOLDS-700 7000 70000 700000 7000000}
+THRESHOLDS=${BENCH_THRESHOLDS-700 70000 700000}
 JEMALLOC=${BENCH_JEMALLOC:-/usr/lib/x86_64-linux-gnu/libjemalloc.so.2}
 LSAN=${BENCH_LSAN:-/usr/lib/x86_64-linux-gnu/liblsan.so.0}
 PYTHON=${BENCH_PYTHON:-/usr/bin/python3}
@@ -204,15 +205,17 @@ table() { # table WORKLOAD CONFIG...
 }
 
 # gc_table WORKLOAD: automatic collection's cost, each memgc-auto/-t config
-# against plain jemalloc and memgc with collection off.
+# against plain jemalloc and against memgc with collection off (x gc0: what
+# the collections alone cost).
 gc_table() {
-	local wl=$1 jc jt c u t
+	local wl=$1 jc jt mc c u t
 	jc=$(median "$wl" jemalloc 5)
 	jt=$(median "$wl" jemalloc 3)
+	mc=$(median "$wl" memgc 5)
 	echo
 	echo "== automatic collection: $(describe "$wl") (median of $GC_RUNS) =="
-	printf '%-14s %-18s %8s %8s %8s %8s %16s\n' config thresholds "CPU s" "x je" "wall s" "x je" \
-		"collections 0/1/2"
+	printf '%-14s %-23s %8s %6s %6s %8s %6s %17s\n' config thresholds "CPU s" "x je" "x gc0" \
+		"wall s" "x je" "collections 0/1/2"
 	for c in jemalloc memgc $gc_configs; do
 		u=$(median "$wl" "$c" 5)
 		t=$(median "$wl" "$c" 3)
@@ -223,14 +226,14 @@ gc_table() {
 		memgc) th="gc=0" ;;
 		esac
 		if [ -z "$u" ]; then
-			printf '%-14s %-18s %8s\n' "$c" "$th" n/a
+			printf '%-14s %-23s %8s\n' "$c" "$th" n/a
 			continue
 		fi
 		local g="-"
 		[ -z "$(median "$wl" "$c" 6)" ] ||
 			g="$(median "$wl" "$c" 6)/$(median "$wl" "$c" 7)/$(median "$wl" "$c" 8)"
-		printf '%-14s %-18s %8.3f %8s %8.3f %8s %16s\n' "$c" "$th" "$u" "$(ratio "$u" "$jc")" \
-			"$t" "$(ratio "$t" "$jt")" "$g"
+		printf '%-14s %-23s %8.3f %6s %6s %8.3f %6s %17s\n' "$c" "$th" "$u" "$(ratio "$u" "$jc")" \
+			"$(ratio "$u" "$mc")" "$t" "$(ratio "$t" "$jt")" "$g"
 	done
 }
 
