@@ -95,8 +95,8 @@ static long nobj = 1000000, nleaked = 1000, nyoung = 10000, pct = 50, window = 6
 static int reps;                        /* 0: 3 below 10^7 objects, 1 from there */
 static uint64_t rng = 0x9e3779b97f4a7c15u;
 
-static void *(*gc_malloc)(size_t);
-static void (*gc_gcollect)(void);
+static void *(*gc_malloc)(size_t);       /* the Boehm collector's, dlopen'd */
+static void (*gc_gcollect)(void), (*gc_enable)(void);
 
 static inline uint64_t rnd(void)        /* xorshift64* */
 {
@@ -155,9 +155,11 @@ static void *map(size_t n)
 	return p;
 }
 
-/* Fills the words of o (size n, bytes) after word `from`: pointers to
- * objs[0..m) with probability pct%, else data.  pend[] holds the next
- * targets, prefetched, so that the random reads of objs[] overlap. */
+/* Fills the words of w (n bytes) from word `from` on: with probability
+ * pct% a pointer to one of objs[0..m), at most `window` places from
+ * objs[self] (anywhere when window is 0), else data.  Anywhere: pend[]
+ * holds the next targets, prefetched, so that the random reads of objs[]
+ * overlap. */
 #define PEND 16
 static uint64_t pend[PEND];
 static unsigned pend_at;
@@ -360,12 +362,13 @@ static int worker(void)
 		break;
 	case BOEHM: {
 		const char *lib = getenv("BENCH_LIBGC");
-		void *h = dlopen(lib && *lib ? lib : "libgc.so.1", RTLD_NOW | RTLD_GLOBAL);
+		void *h = dlopen(lib && *lib ? lib : "libgc.so.1", RTLD_NOW);
 		void (*init)(void) = h ? (void (*)(void))dlsym(h, "GC_init") : NULL;
 		void (*disable)(void) = h ? (void (*)(void))dlsym(h, "GC_disable") : NULL;
 		gc_malloc = h ? (void *(*)(size_t))dlsym(h, "GC_malloc") : NULL;
 		gc_gcollect = h ? (void (*)(void))dlsym(h, "GC_gcollect") : NULL;
-		if (!init || !disable || !gc_malloc || !gc_gcollect) {
+		gc_enable = h ? (void (*)(void))dlsym(h, "GC_enable") : NULL;
+		if (!init || !disable || !gc_malloc || !gc_gcollect || !gc_enable) {
 			fprintf(stderr, "collect: cannot load the Boehm collector: %s\n", dlerror());
 			return 2;
 		}
@@ -381,7 +384,7 @@ static int worker(void)
 	double build_s = now_s() - t0;
 	scrub();
 	if (tool == BOEHM)
-		((void (*)(void))dlsym(RTLD_DEFAULT, "GC_enable"))();
+		gc_enable();
 
 	struct sample full[MAXREPS], young[MAXREPS];
 	if (reps == 0)
