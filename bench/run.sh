@@ -3,24 +3,38 @@
 #
 # Runs the workloads (bench/alloc with 1 and 2 threads, bench/alloc.py under
 # python3 with PYTHONMALLOC=malloc) under glibc malloc, plain jemalloc,
-# LeakSanitizer (liblsan as a preload), heaptrack, memgc with its default
-# options and memgc with stack_depth=8; the allocators alternate run by run
+# LeakSanitizer (liblsan as a preload), heaptrack, memgc with automatic
+# collection off (gc=0: issue 2's bar, the accountant alone) and memgc with
+# stack_depth=8; the allocators alternate run by run
 # (the order rotates each round), so that a noisy machine slows them all
 # alike.  Each workload times itself, so start-up and heaptrack's own
 # post-processing are left out: wall time, and the process's CPU time over
 # the same span (every thread's, the tool's own included).  The ratios and
 # the bar use the CPU time: on a shared machine the wall time of a run is
-# mostly how long other programs held the CPUs.  Then a stack-depth sweep of
-# memgc on the one-thread workload.  Prints medians, ratios to plain
-# jemalloc, and the issue's bar as PASS/FAIL lines.
+# mostly how long other programs held the CPUs.  Then the cost of automatic
+# collection (part "gc"): plain jemalloc, memgc with gc=0, memgc with
+# automatic collection at its default thresholds (memgc-auto) and at each
+# threshold0 of BENCH_THRESHOLDS (memgc-t<N>, threshold1 and threshold2 at
+# their defaults), interleaved the same way, on each workload.  The
+# collector runs on a thread of its own and stops the program's threads
+# while it marks: its cost shows in the process's CPU time and in the wall
+# time both; the collections each run made come from its summary=stderr
+# line (the exit leak check left out).  Then a stack-depth sweep of memgc on
+# the one-thread workload.  Prints medians, ratios to plain jemalloc, and
+# the issues' bars as PASS/FAIL lines.
 #
 # Usage: MEMGC_LIB=/path/to/libmemgc.so bench/run.sh        (or `make bench`)
 # Environment (all optional but MEMGC_LIB):
 #   BENCH_RUNS=5          runs of each allocator on each workload
 #   BENCH_OPS=2000000     replacement steps per thread in bench/alloc
 #   BENCH_PY_ROUNDS=20    rounds of bench/alloc.py
-#   BENCH_ONLY="alloc1 alloc2 python sweep"   the parts to run
+#   BENCH_ONLY="alloc1 alloc2 python gc sweep"   the parts to run
+#   BENCH_GC_RUNS=3       runs of each configuration in part gc
+#   BENCH_GC_WORKLOADS="alloc1 alloc2 python"  the workloads of part gc
 #   BENCH_DEPTHS="1 2 4 8 16"                 stack depths of the sweep
+#   BENCH_THRESHOLDS="700 70000 700000"  threshold0 candidates for part gc
+#                         (memgc-auto's row is the default's; CPython's 700 is
+#                         the slowest: empty for none)
 #   BENCH_ALLOC           the built bench/alloc (else found beside MEMGC_LIB's
 #                         build directory, else compiled from alloc.c with $CC)
 #   BENCH_JEMALLOC, BENCH_LSAN, BENCH_PYTHON, BENCH_HEAPTRACK   the peers
@@ -38,13 +52,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 RUNS=${BENCH_RUNS:-5}
 OPS=${BENCH_OPS:-2000000}
 PY_ROUNDS=${BENCH_PY_ROUNDS:-20}
-ONLY=${BENCH_ONLY:-alloc1 alloc2 python sweep}
+ONLY=${BENCH_ONLY:-alloc1 alloc2 python gc sweep}
+GC_RUNS=${BENCH_GC_RUNS:-3}
+GC_WORKLOADS=${BENCH_GC_WORKLOADS:-alloc1 alloc2 python}
 DEPTHS=${BENCH_DEPTHS:-1 2 4 8 16}
+THRESHOLDS=${BENCH_THRESHOLDS-700 70000 700000}
 JEMALLOC=${BENCH_JEMALLOC:-/usr/lib/x86_64-linux-gnu/libjemalloc.so.2}
 LSAN=${BENCH_LSAN:-/usr/lib/x86_64-linux-gnu/liblsan.so.0}
 PYTHON=${BENCH_PYTHON:-/usr/bin/python3}
 HEAPTRACK=${BENCH_HEAPTRACK:-$(command -v heaptrack || true)}
 case $RUNS in ''|*[!0-9]*|0) die "BENCH_RUNS=$RUNS: a positive integer" ;; esac
+case $GC_RUNS in ''|*[!0-9]*|0) die "BENCH_GC_RUNS=$GC_RUNS: a positive integer" ;; esac
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/memgc-bench.XXXXXX") || die "cannot make a temp dir"
 trap 'rm -rf "$tmp"' EXIT
@@ -64,8 +82,20 @@ if [ -z "$ALLOC" ]; then
 fi
 PYSCRIPT=$here/alloc.py
 
+# memgc's default thresholds, as it prints them (MEMGC_OPTIONS=help=1).
+default_thresholds=$(env LD_PRELOAD="$MEMGC_LIB" MEMGC_OPTIONS=help=1 true 2>&1 |
+	awk '$1 ~ /^threshold[012]$/ { k = substr($1, 10); next }
+	     k != "" && $1 == "default" { sub(/;$/, "", $2); t[k] = $2; k = "" }
+	     END { if (length(t) == 3) printf "%s,%s,%s", t[0], t[1], t[2] }')
+[ -n "$default_thresholds" ] || default_thresholds="?"
+
 # ---- the allocators: name, and whether it is there ----
 configs="glibc jemalloc lsan heaptrack memgc memgc-d8"
+gc_configs="memgc-auto"
+for t in $THRESHOLDS; do
+	case $t in ''|*[!0-9]*) die "BENCH_THRESHOLDS: '$t' is not a threshold0 (a non-negative integer)" ;; esac
+	[ "$t" = "${default_thresholds%%,*}" ] || gc_configs+=" memgc-t$t"   # memgc-auto is that one
+done
 have() {
 	case $1 in
 	jemalloc) [ -f "$JEMALLOC" ] ;;
@@ -76,7 +106,8 @@ have() {
 }
 
 # run_one CONFIG WORKLOAD: runs it once and appends
-# "WORKLOAD CONFIG wall_s kb cpu_s".
+# "WORKLOAD CONFIG wall_s kb cpu_s gen0 gen1 gen2" (the collections, "-"
+# where automatic collection is off).
 run_one() {
 	local cfg=$1 wl=$2 cmd pre=() envs=(-u LD_PRELOAD -u MEMGC_OPTIONS)
 	case $wl in
@@ -89,8 +120,10 @@ run_one() {
 	jemalloc) envs+=(LD_PRELOAD="$JEMALLOC") ;;
 	lsan) envs+=(LD_PRELOAD="$LSAN" LSAN_OPTIONS=detect_leaks=1:exitcode=0) ;;
 	heaptrack) pre=("$HEAPTRACK" -o "$tmp/heaptrack.$wl") ;;
-	memgc) envs+=(LD_PRELOAD="$MEMGC_LIB") ;;
-	memgc-d*) envs+=(LD_PRELOAD="$MEMGC_LIB" MEMGC_OPTIONS=stack_depth=${cfg#memgc-d}) ;;
+	memgc) envs+=(LD_PRELOAD="$MEMGC_LIB" MEMGC_OPTIONS=gc=0) ;;
+	memgc-d*) envs+=(LD_PRELOAD="$MEMGC_LIB" MEMGC_OPTIONS=gc=0:stack_depth=${cfg#memgc-d}) ;;
+	memgc-auto) envs+=(LD_PRELOAD="$MEMGC_LIB" MEMGC_OPTIONS=gc=1:summary=stderr) ;;
+	memgc-t*) envs+=(LD_PRELOAD="$MEMGC_LIB" MEMGC_OPTIONS=gc=1:threshold0=${cfg#memgc-t}:summary=stderr) ;;
 	esac
 	env "${envs[@]}" "${pre[@]}" "${cmd[@]}" >"$tmp/out" 2>"$tmp/err" </dev/null
 	local rc=$?
@@ -102,20 +135,24 @@ run_one() {
 		tail -n 5 "$tmp/out" "$tmp/err" >&2
 		return 1
 	fi
-	echo "$line" | awk -v w="$wl" -v c="$cfg" '{
+	# "memgc:   collections 38 3 1 (...)": the exit leak check is the last
+	# generation-2 one
+	local colls
+	colls=$(awk '$1 == "memgc:" && $2 == "collections" { print $3, $4, $5 - 1; exit }' "$tmp/err")
+	echo "$line" | awk -v w="$wl" -v c="$cfg" -v g="${colls:--  - -}" '{
 		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-		print w, c, v["elapsed_s"], v["maxrss_kb"], v["proc_cpu_s"] }' >>"$tmp/results"
+		print w, c, v["elapsed_s"], v["maxrss_kb"], v["proc_cpu_s"], g }' >>"$tmp/results"
 }
 
-# rounds WORKLOAD CONFIG...: RUNS rounds, each running every config once,
-# the order rotated by one each round.
+# rounds WORKLOAD CONFIG...: NRUNS (default RUNS) rounds, each running
+# every config once, the order rotated by one each round.
 rounds() {
 	local wl=$1; shift
-	local cfgs=("$@") n=$# r i
-	for ((r = 0; r < RUNS; r++)); do
+	local cfgs=("$@") n=$# r i runs=${NRUNS:-$RUNS}
+	for ((r = 0; r < runs; r++)); do
 		for ((i = 0; i < n; i++)); do
 			local c=${cfgs[(i + r) % n]}
-			[ -t 2 ] && printf '\r  %-8s round %d/%d: %-12s' "$wl" $((r + 1)) "$RUNS" "$c" >&2
+			[ -t 2 ] && printf '\r  %-8s round %d/%d: %-14s' "$wl" $((r + 1)) "$runs" "$c" >&2
 			run_one "$c" "$wl"
 		done
 	done
@@ -123,9 +160,10 @@ rounds() {
 	return 0
 }
 
-# median WORKLOAD CONFIG FIELD (3 = wall s, 4 = kB, 5 = CPU s); empty if no runs.
+# median WORKLOAD CONFIG FIELD (3 = wall s, 4 = kB, 5 = CPU s, 6-8 = collections
+# of generations 0-2); empty if no runs.
 median() {
-	awk -v w="$1" -v c="$2" -v f="$3" '$1 == w && $2 == c { print $f }' "$tmp/results" |
+	awk -v w="$1" -v c="$2" -v f="$3" '$1 == w && $2 == c && $f != "-" { print $f }' "$tmp/results" |
 		sort -g | awk '{ a[NR] = $1 } END {
 			if (NR) printf "%.6g\n", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
@@ -166,11 +204,45 @@ table() { # table WORKLOAD CONFIG...
 	done
 }
 
-# bar LABEL WORKLOAD FIELD LIMIT: one PASS/FAIL line for memgc's ratio.
+# gc_table WORKLOAD: automatic collection's cost, each memgc-auto/-t config
+# against plain jemalloc and against memgc with collection off (x gc0: what
+# the collections alone cost).
+gc_table() {
+	local wl=$1 jc jt mc c u t
+	jc=$(median "$wl" jemalloc 5)
+	jt=$(median "$wl" jemalloc 3)
+	mc=$(median "$wl" memgc 5)
+	echo
+	echo "== automatic collection: $(describe "$wl") (median of $GC_RUNS) =="
+	printf '%-14s %-23s %8s %6s %6s %8s %6s %17s\n' config thresholds "CPU s" "x je" "x gc0" \
+		"wall s" "x je" "collections 0/1/2"
+	for c in jemalloc memgc $gc_configs; do
+		u=$(median "$wl" "$c" 5)
+		t=$(median "$wl" "$c" 3)
+		local th=-
+		case $c in
+		memgc-auto) th="$default_thresholds (default)" ;;
+		memgc-t*) th="${c#memgc-t},${default_thresholds#*,}" ;;
+		memgc) th="gc=0" ;;
+		esac
+		if [ -z "$u" ]; then
+			printf '%-14s %-23s %8s\n' "$c" "$th" n/a
+			continue
+		fi
+		local g="-"
+		[ -z "$(median "$wl" "$c" 6)" ] ||
+			g="$(median "$wl" "$c" 6)/$(median "$wl" "$c" 7)/$(median "$wl" "$c" 8)"
+		printf '%-14s %-23s %8.3f %6s %6s %8.3f %6s %17s\n' "$c" "$th" "$u" "$(ratio "$u" "$jc")" \
+			"$(ratio "$u" "$mc")" "$t" "$(ratio "$t" "$jt")" "$g"
+	done
+}
+
+# bar LABEL WORKLOAD FIELD LIMIT [CONFIG]: one PASS/FAIL line for the ratio
+# of memgc's (or CONFIG's) median to plain jemalloc's.
 failed=0
 bar() {
 	local x
-	x=$(ratio "$(median "$2" memgc "$3")" "$(median "$2" jemalloc "$3")")
+	x=$(ratio "$(median "$2" "${5:-memgc}" "$3")" "$(median "$2" jemalloc "$3")")
 	if [ "$x" = n/a ]; then
 		printf '  SKIP  %-46s (not measured)\n' "$1"
 	elif awk -v x="$x" -v l="$4" 'BEGIN { exit !(x <= l) }'; then
@@ -190,7 +262,7 @@ done
 have jemalloc || die "plain jemalloc ($JEMALLOC) is the reference and is missing"
 
 echo "memgc allocation overhead: $MEMGC_LIB"
-echo "$(uname -srm), $(nproc) CPUs; $RUNS interleaved runs per allocator; times are the"
+echo "$(uname -srm), $(nproc) CPUs; $RUNS interleaved runs per allocator ($GC_RUNS in part gc); times are the"
 echo "workloads' own (wall: CLOCK_MONOTONIC around the loop; CPU: the process's CPU time"
 echo "over the same span, which the ratios and the bar use); peak RSS is ru_maxrss."
 : >"$tmp/results"
@@ -203,13 +275,28 @@ done
 
 if want alloc1 || want alloc2 || want python; then
 	echo
-	echo "The bar (memgc, default options, against plain jemalloc in this run):"
+	echo "Issue 2's bar (memgc with automatic collection off, gc=0, against plain jemalloc):"
 	bar "CPU time, alloc 1 thread" alloc1 5 1.25
 	bar "CPU time, alloc 2 threads" alloc2 5 1.5
 	bar "CPU time, python3 PYTHONMALLOC=malloc" python 5 1.10
 	bar "peak RSS, alloc 1 thread" alloc1 4 1.2
 	bar "peak RSS, alloc 2 threads" alloc2 4 1.2
 	bar "peak RSS, python3" python 4 1.2
+fi
+
+if want gc; then
+	: >"$tmp/results"
+	for wl in $GC_WORKLOADS; do
+		case $wl in alloc1|alloc2|python) ;; *) die "BENCH_GC_WORKLOADS: '$wl' (alloc1, alloc2, python)" ;; esac
+		[ "$wl" != python ] || [ -x "$PYTHON" ] || continue
+		NRUNS=$GC_RUNS rounds "$wl" jemalloc memgc $gc_configs
+		gc_table "$wl"
+	done
+	echo
+	echo "Issue 3's bar (automatic collection at the default thresholds, $default_thresholds):"
+	bar "CPU time, alloc 1 thread" alloc1 5 1.5 memgc-auto
+	bar "CPU time, alloc 2 threads" alloc2 5 1.5 memgc-auto
+	bar "CPU time, python3 PYTHONMALLOC=malloc" python 5 1.5 memgc-auto
 fi
 
 if want sweep; then

@@ -54,7 +54,7 @@ static const struct opt table[] = {
 	  "distinct allocation sites kept; later ones are counted as one" },
 	{ "on_error", OPT_ENUM, OFF(on_error), "abort", 0, 0, on_error_choices,
 	  "on a double free, invalid free or corrupted header: abort or warn" },
-	{ "threshold0", OPT_LONG, OFF(threshold[0]), "700", 0, LONG_MAX, NULL,
+	{ "threshold0", OPT_LONG, OFF(threshold[0]), "1000000", 0, LONG_MAX, NULL,
 	  "generation-0 threshold (allocations minus deallocations)" },
 	{ "threshold1", OPT_LONG, OFF(threshold[1]), "10", 0, LONG_MAX, NULL,
 	  "generation-1 threshold (generation-0 collections)" },

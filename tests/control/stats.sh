@@ -34,7 +34,7 @@ if expect json 0 "$MEMGC" stats "$pid" --json; then
 		r["heap"]["live_bytes"], r["heap"]["allocations"], r["heap"]["deallocations"],
 		*r["gc"]["count"], *r["gc"]["threshold"], r["write_watch"],
 		r["fragmentation_bytes"] == r["heap"]["rss_bytes"] - r["heap"]["live_bytes"]))')
-	want="1 True stats $pid $version True $live $bytes $allocs $deallocs $count 700 10 10 off True"
+	want="1 True stats $pid $version True $live $bytes $allocs $deallocs $count 1000000 10 10 off True"
 	if test "$got" = "$want"; then
 		mg_pass "json: $want"
 	else
@@ -135,7 +135,7 @@ for line in text.splitlines():
         bad.append("%s: pid label %s, want %s" % (name, p, pid))
     samples[(name, gen)] = float(value)
 want = {("memgc_live_objects", None): live, ("memgc_live_bytes", None): nbytes,
-        ("memgc_allocations_total", None): allocs, ("memgc_gc_threshold", "0"): 700,
+        ("memgc_allocations_total", None): allocs, ("memgc_gc_threshold", "0"): 1000000,
         ("memgc_gc_threshold", "1"): 10, ("memgc_gc_threshold", "2"): 10,
         ("memgc_write_watch", None): 0}
 for k, v in want.items():

@@ -645,8 +645,8 @@ static void api_counts(void)
 	r = memgc_get_threshold(NULL);
 	check("memgc_get_threshold(NULL)", r == -1 && errno == EINVAL, "%d errno %d", r, errno);
 	r = memgc_get_threshold(t);
-	check("memgc_get_threshold: (700, 10, 10) by default",
-	      r == 0 && t[0] == 700 && t[1] == 10 && t[2] == 10, "%ld %ld %ld", t[0], t[1], t[2]);
+	check("memgc_get_threshold: (1000000, 10, 10) by default",
+	      r == 0 && t[0] == 1000000 && t[1] == 10 && t[2] == 10, "%ld %ld %ld", t[0], t[1], t[2]);
 	r = memgc_set_threshold(100000, 20, 30);
 	memgc_get_threshold(t);
 	check("memgc_set_threshold(100000, 20, 30)",
@@ -676,7 +676,7 @@ static void api_counts(void)
 	check("memgc_get_count: count[0] +10 after 10 mallocs, back after 10 frees",
 	      c1[0] - c0[0] == 10 && c2[0] == c0[0] && c0[1] >= 0 && c0[2] >= 0,
 	      "%ld -> %ld -> %ld", c0[0], c1[0], c2[0]);
-	memgc_set_threshold(700, 10, 10);
+	memgc_set_threshold(1000000, 10, 10);
 }
 
 static void api_objects(void)

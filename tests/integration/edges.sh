@@ -50,7 +50,7 @@ elif h["errors"] != 0:
 if not r.get("exe", "").endswith("/edges") or r.get("argv", [None])[1:] != [sys.argv[1] + "/edges.%p.json"]:
     problems.append("exe %r argv %r" % (r.get("exe"), r.get("argv")))
 g = r.get("gc", {})
-if g.get("threshold") != [700, 10, 10] or len(g.get("count", [])) != 3:
+if g.get("threshold") != [1000000, 10, 10] or len(g.get("count", [])) != 3:
     problems.append("gc %r" % g)
 # the 5 objects of 777 bytes live while the report was written are one site
 sites = [s for s in r.get("top_sites", []) if s["live_bytes"] == 5 * 777]

@@ -32,7 +32,7 @@ static void expect_defaults(void)
 	cr_assert_eq(mg_opt.on_error, MG_ON_ERROR_ABORT);
 	cr_assert_eq(mg_opt.stack_depth, 1);
 	cr_assert_eq(mg_opt.max_sites, 262144);
-	cr_assert_eq(mg_opt.threshold[0], 700);
+	cr_assert_eq(mg_opt.threshold[0], 1000000);
 	cr_assert_eq(mg_opt.threshold[1], 10);
 	cr_assert_eq(mg_opt.threshold[2], 10);
 	cr_assert_eq(mg_opt.large_release, 1048576);
@@ -183,7 +183,7 @@ static const struct bad_case bad[] = {
 	{ "max_sites=16777217", "memgc: MEMGC_OPTIONS: bad value '16777217' for max_sites: expected "
 	  "an integer from 16 to 16777216; using 262144\n" },
 	{ "threshold0=-1", "memgc: MEMGC_OPTIONS: bad value '-1' for threshold0: expected an "
-	  "integer from 0 to 9223372036854775807; using 700\n" },
+	  "integer from 0 to 9223372036854775807; using 1000000\n" },
 	{ "threshold1=9223372036854775808", "memgc: MEMGC_OPTIONS: bad value '9223372036854775808' "
 	  "for threshold1: expected an integer from 0 to 9223372036854775807; using 10\n" },
 	{ "on_error=ignore", "memgc: MEMGC_OPTIONS: bad value 'ignore' for on_error: expected abort "
@@ -256,7 +256,7 @@ Test(options, bad_entries_counted_among_good_ones)
 Test(options, bad_value_restores_the_default)
 {
 	cr_assert_eq(parse("threshold0=5:threshold0=x"), 1);
-	cr_assert_eq(mg_opt.threshold[0], 700);
+	cr_assert_eq(mg_opt.threshold[0], 1000000);
 	cr_assert_eq(parse("summary=stderr:on_error=warn:on_error=no"), 1);
 	cr_assert_str_eq(mg_opt.summary, "stderr");
 	cr_assert_eq(mg_opt.on_error, MG_ON_ERROR_ABORT);
@@ -374,7 +374,7 @@ Test(options, json_of_the_defaults)
 	buf[n] = '\0';
 	cr_assert_str_eq(buf, "{\"help\": 0, \"summary\": \"none\", \"report\": \"\", "
 			 "\"report_top\": 10, \"timeline\": 0, \"stack_depth\": 1, \"max_sites\": 262144, "
-			 "\"on_error\": \"abort\", \"threshold0\": 700, \"threshold1\": 10, "
+			 "\"on_error\": \"abort\", \"threshold0\": 1000000, \"threshold1\": 10, "
 			 "\"threshold2\": 10, \"large_release\": 1048576, "
 			 "\"heap_reserve\": 1099511627776, \"arenas\": 0, \"stop_signal\": 39, "
 			 "\"mode\": \"account\", \"gc\": 1, \"gc_debug\": 0, \"interior\": 1, "

@@ -169,7 +169,7 @@ Test(stats, thresholds_default_and_round_trip)
 {
 	long t[3];
 	mg_stats_thresholds(t);
-	cr_assert_eq(t[0], 700);
+	cr_assert_eq(t[0], 1000000);
 	cr_assert_eq(t[1], 10);
 	cr_assert_eq(t[2], 10);
 	const long n[3] = { 5, 0, 123456789 };
