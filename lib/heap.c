@@ -14,6 +14,10 @@
  *   an object's jemalloc block is [user - off, user + max(size, 1)) with
  *   off = mg_hdr_offset(lg_al), and lies inside [mg_heap_base, mg_heap_bump)
  *   L0 index byte set  <=>  the object is live (mg_index_check())
+ *   a block that holds program data is a live object's: realloc fills a
+ *   live block before the old one dies, alloc logs an object before its
+ *   header says live (stats.h), so that a stopped world never sees data
+ *   in a block that is nobody's
  * memgc's own memory comes from jemalloc's automatic arenas (outside the
  * region) or from mmap, never from the object arenas.
  */
@@ -271,6 +275,10 @@ static inline size_t req_of(size_t n, size_t off)
 	return (n ? n : 1) + off;
 }
 
+/* jemalloc's largest small size class (SC_SMALL_MAXCLASS, 4 KiB pages):
+ * above it a block is a large extent of its own. */
+#define MG_SMALL_MAX 14336
+
 static inline int align_flags(unsigned lg)
 {
 	return lg ? MALLOCX_LG_ALIGN(lg) : 0;
@@ -290,8 +298,9 @@ void *mg_heap_alloc(size_t n, size_t align, bool zero, uint32_t site)
 	if (MG_UNLIKELY(!base))
 		return NULL;
 	void *user = base + off;
+	mg_stats_log(t, user);   /* before the header: see stats.h */
 	mg_hdr_write(user, n, lg, 0, MG_FLAG_LIVE, site);
-	mg_stats_log(t, user);
+	mg_stats_logged(t, user);
 	mg_stats_alloc(t, n, usable_of(base, req, lg, off));
 	return user;
 }
@@ -401,18 +410,38 @@ void *mg_heap_realloc(void *p, size_t n, uint32_t site, void *caller)
 		mg_stats_resize(t, b.n, b.usable, n, b.usable);
 		return p;
 	}
-	/* Not live from here: once rallocx frees the old block, another thread
-	 * may be handed it. */
-	clear_live(p);
-	char *nbase = mg_je_rallocx(b.base, nreq, flags_for(t, nreq) | align_flags(b.lg));
-	if (!nbase) {
-		mg_hdr_set_flags(p, fl);
-		return NULL;
+	/* In place: jemalloc resizes a large block where it lies when it can
+	 * (what rallocx tries first), and the header must then name the new
+	 * size class exactly (see mg_heap_xalloc). */
+	int af = align_flags(b.lg);
+	if ((b.req >= large_release) == (nreq >= large_release) && b.req > MG_SMALL_MAX &&
+	    nreq > MG_SMALL_MAX) {
+		size_t want = mg_je_nallocx(nreq, af);
+		if (want && mg_je_xallocx(b.base, nreq, 0, af) == want) {
+			mg_hdr_write(p, n, b.lg, gen, fl, site);
+			mg_stats_resize(t, b.n, b.usable, n, want - b.off);
+			return p;
+		}
 	}
+	/* Moved.  The new block is born (logged, live) and filled before the
+	 * old one dies, so that at every instant each block holding the data is
+	 * a live object: a stopped world (purge.c, the collector) may look
+	 * between any two steps.  jemalloc's rallocx would copy into a block
+	 * that is nobody's yet. */
+	char *nbase = mg_je_mallocx(nreq, flags_for(t, nreq) | af);
+	if (!nbase)
+		return NULL;
 	void *user = nbase + b.off;
-	mg_hdr_write(user, n, b.lg, gen, fl, site);
+	size_t nu = usable_of(nbase, nreq, b.lg, b.off);
 	mg_stats_log(t, user);
-	mg_stats_resize(t, b.n, b.usable, n, usable_of(nbase, nreq, b.lg, b.off));
+	mg_hdr_write(user, n, b.lg, gen, fl, site);
+	mg_stats_logged(t, user);
+	/* all the program may have written: the usable size, as rallocx does */
+	memcpy(user, p, nu < b.usable ? nu : b.usable);
+	/* Not live from here: once freed, another thread may be handed it. */
+	clear_live(p);
+	mg_je_sdallocx(b.base, b.req, flags_for(t, b.req) | af);
+	mg_stats_resize(t, b.n, b.usable, n, nu);
 	return user;
 }
 

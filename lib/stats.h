@@ -67,7 +67,15 @@ void mg_stats_log_drain(struct mg_thread *t);
 
 /* Records a new object for the index.  Setting index bits right away would
  * be an atomic read-modify-write on a cold line at every malloc, which
- * stalls behind the header store; the log is a plain store to a hot one. */
+ * stalls behind the header store; the log is a plain store to a hot one.
+ *
+ * Called BEFORE the header is written, and a full log is drained before
+ * the append, never after: so from the moment an object's header says
+ * live, the object is either in a log or in the index, whatever instant a
+ * stopped world looks (purge.c drops the pages of every object it cannot
+ * find).  An entry whose header is not yet live is passed over by readers
+ * like any stale bit.  The shared block has no log: its index bit is set
+ * before and after the header (see mg_stats_logged). */
 static inline void mg_stats_log(struct mg_thread *t, void *user)
 {
 	if (MG_UNLIKELY(t->shared)) {
@@ -75,10 +83,20 @@ static inline void mg_stats_log(struct mg_thread *t, void *user)
 		return;
 	}
 	uint32_t n = t->log_len;
+	if (MG_UNLIKELY(n == MG_LOG_CAP)) {
+		mg_stats_log_drain(t);
+		n = 0;
+	}
 	t->log[n] = user;
 	__atomic_store_n(&t->log_len, n + 1, __ATOMIC_RELEASE);
-	if (MG_UNLIKELY(n + 1 == MG_LOG_CAP))
-		mg_stats_log_drain(t);
+}
+
+/* After the header: the shared block sets the bit again, in case a purge
+ * swept it between mg_stats_log and the header (purge.c). */
+static inline void mg_stats_logged(struct mg_thread *t, void *user)
+{
+	if (MG_UNLIKELY(t->shared))
+		mg_index_set(user);
 }
 
 /* grow: the deltas may have gone up, so the running maxima are updated;
