@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "memgc.h"
 
@@ -52,6 +53,40 @@ size_t mg_os_page(void);
 /* Reads up to n-1 bytes of a small file, NUL-terminated; length or -1. */
 ssize_t mg_os_read_file(const char *path, char *buf, size_t n);
 unsigned mg_os_ncpu(void);
+
+/* Drops the resident pages of a range whose words are all 0 or pattern
+ * (which then read as 0); only where nothing writes meanwhile (the world
+ * stopped).  Returns the bytes dropped. */
+size_t mg_os_drop_zero(void *p, size_t size, uint64_t pattern);
+/* Which pages may hold data: present or swapped out (the others read as
+ * zeros).  Open, query in rising address order, close; without the
+ * pagemap every page may. */
+#define MG_OS_BACKED_WINDOW 4096
+struct mg_os_backed {
+	int fd;
+	uintptr_t lo, hi;                   /* pages whose entries map holds */
+	uint64_t map[MG_OS_BACKED_WINDOW];
+};
+void mg_os_backed_open(struct mg_os_backed *c);
+bool mg_os_backed(struct mg_os_backed *c, uintptr_t addr);
+void mg_os_backed_close(struct mg_os_backed *c);
+/* Drops many ranges of pages (MADV_DONTNEED) in batches: one
+ * process_madvise(2) per batch where the kernel allows it, else madvise(2)
+ * per range.  Open, add, close (which drops what is left).  calls counts
+ * the system calls made. */
+#define MG_OS_DROP_BATCH 512
+struct mg_os_dropper {
+	int pidfd;
+	unsigned n;
+	uint64_t calls;
+	struct iovec iov[MG_OS_DROP_BATCH];
+};
+void mg_os_dropper_open(struct mg_os_dropper *d);
+void mg_os_dropper_add(struct mg_os_dropper *d, void *p, size_t len);
+void mg_os_dropper_close(struct mg_os_dropper *d);
+/* Calls fn for each mapping jemalloc made for itself (its mmap calls come
+ * to os.c); stops at and returns fn's first non-zero value. */
+int mg_os_je_foreach(int (*fn)(uintptr_t start, size_t size, void *arg), void *arg);
 
 /* ---- log.c: messages on stderr, formatted without malloc ---- */
 void mg_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
