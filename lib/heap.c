@@ -43,7 +43,24 @@ static pthread_mutex_t region_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned obj_arena[MAX_ARENAS], nobj, large_arena;
 static size_t large_release;
 
-/* ---- extent hooks: jemalloc's object arenas grow only inside the region ---- */
+/* ---- extent hooks: jemalloc's object arenas grow only inside the region ----
+ *
+ * The hooks serve two kinds of request, which they cannot tell apart for
+ * sure: extents (slabs and large blocks: program objects) and blocks of
+ * an arena's base allocator (jemalloc's metadata: the arena itself, its
+ * bins, an edata_t per extent).  Base blocks are asked for with no address
+ * and a 2 MiB alignment (HUGEPAGE, jemalloc's base.c), which an extent
+ * request only has for a 2 MiB-aligned object: such ranges are noted as
+ * pinned, and the purge never drops their pages (purge.c); an extent noted
+ * by mistake is only purged less.  pinned[0..npinned) is sorted (appended
+ * at the bump pointer) and written under region_lock.
+ */
+
+#define BASE_ALIGN ((size_t)2 << 20)
+#define PINNED_MAX 512
+static struct mg_range pinned[PINNED_MAX];
+static unsigned npinned;
+static bool pinned_lost;                     /* a base block went unnoted */
 
 static void *hook_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t alignment,
 			bool *zero, bool *commit, unsigned ind)
@@ -60,6 +77,13 @@ static void *hook_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t a
 	    mg_os_commit((void *)a, size) == 0) {
 		__atomic_store_n(&mg_heap_bump, a + size, __ATOMIC_RELEASE);
 		ret = (void *)a;
+		if (!new_addr && alignment >= BASE_ALIGN) {
+			if (npinned < PINNED_MAX)
+				pinned[npinned] = (struct mg_range){ a, a + size };
+			else
+				pinned_lost = true;
+			__atomic_store_n(&npinned, npinned + (npinned < PINNED_MAX), __ATOMIC_RELEASE);
+		}
 	}
 	pthread_mutex_unlock(&region_lock);
 	if (ret) {
@@ -124,6 +148,22 @@ static extent_hooks_t hooks = {
 	.purge_forced = hook_purge, .split = hook_split, .merge = hook_merge,
 };
 
+/* The pinned ranges (base blocks), in address order; returns how many were
+ * stored in out (at most cap), or -1 when some base block is not known
+ * (then nothing in the region may be dropped page by page).  Only with the
+ * world stopped, and without region_lock (a stopped thread may hold it):
+ * a thread stopped in hook_alloc before noting its block has not handed
+ * the block to jemalloc yet, so nothing is in it. */
+long mg_heap_pinned(struct mg_range *out, size_t cap)
+{
+	unsigned n = __atomic_load_n(&npinned, __ATOMIC_ACQUIRE);
+	if (pinned_lost || n > cap)
+		return -1;
+	for (unsigned i = 0; i < n; i++)
+		out[i] = pinned[i];
+	return n;
+}
+
 /* ---- set-up ---- */
 
 /* Dirty decay of the object arenas.  The 16-byte header moves common small
@@ -152,6 +192,31 @@ static int create_arena(unsigned *ind, bool release_at_once)
 		mg_je_mallctl(name, NULL, NULL, &zero, sizeof zero);
 	}
 	return 0;
+}
+
+/* jemalloc's rtree maps each page of an extent to its edata_t; a page left
+ * by its extent keeps an entry that says "no extent" in a word which is
+ * not 0 but SC_NSIZES << LG_VADDR (an invalid size class and a NULL edata:
+ * emap.c's deregistration in jemalloc 5.3, with the compact leaf encoding
+ * of x86-64, LG_VADDR 48).  Every reader checks the edata first, so such a
+ * word reads the same as the 0 of a page never mapped: the purge drops
+ * leaf pages made only of the two (purge.c).  Another encoding gives
+ * another word, which then never matches: nothing is dropped. */
+static uint64_t rtree_cleared;
+
+static void rtree_cleared_init(void)
+{
+	unsigned nbins = 0, nlextents = 0;
+	size_t sz = sizeof nbins;
+	if (mg_je_mallctl("arenas.nbins", &nbins, &sz, NULL, 0) == 0 &&
+	    mg_je_mallctl("arenas.nlextents", &nlextents, &sz, NULL, 0) == 0 &&
+	    nbins && nlextents)
+		rtree_cleared = (uint64_t)(nbins + nlextents) << 48;
+}
+
+uint64_t mg_heap_rtree_cleared(void)
+{
+	return rtree_cleared;
 }
 
 int mg_heap_init(void)
@@ -195,6 +260,7 @@ int mg_heap_init(void)
 		return -1;
 	}
 	large_release = (size_t)mg_opt.large_release;
+	rtree_cleared_init();
 	return 0;
 }
 
@@ -273,6 +339,22 @@ static inline size_t usable_of(void *base, size_t req, unsigned lg_al, size_t of
 static inline size_t req_of(size_t n, size_t off)
 {
 	return (n ? n : 1) + off;
+}
+
+/* The bytes a live object's jemalloc block spans, [*lo, *hi): from the
+ * header alone (no jemalloc call: purge.c runs with the world stopped).
+ * The block is jemalloc's size class for the request, all of which the
+ * program may use (malloc_usable_size); for an aligned object, whose class
+ * jemalloc picks with the alignment, the class of the request plus the
+ * alignment, which is at least as large. */
+void mg_heap_block(const void *user, uintptr_t *lo, uintptr_t *hi)
+{
+	const struct mg_hdr *h = mg_hdr_of(user);
+	unsigned lg = mg_hdr_lgal(h);
+	size_t off = mg_hdr_offset(lg);
+	size_t req = req_of(mg_hdr_size(h), off);
+	*lo = (uintptr_t)user - off;
+	*hi = *lo + mg_heap_usable_class(lg ? req + ((size_t)1 << lg) : req);
 }
 
 /* jemalloc's largest small size class (SC_SMALL_MAXCLASS, 4 KiB pages):
@@ -480,11 +562,20 @@ size_t mg_heap_usable(const void *p)
 	return live(p) ? block_of((void *)p).usable : 0;
 }
 
-int mg_heap_trim(void)
+/* The caller's tcache goes back to the arenas first, so that its cached
+ * blocks do not keep their slabs; other threads keep theirs (the page
+ * purge drops the pages under them all the same).  Then jemalloc gives
+ * back every free extent, and purge.c the free pages inside the rest. */
+int mg_heap_trim(struct mg_purge_stats *ps)
 {
 	char name[64];
+	struct mg_thread *t = mg_stats_get();
+	if (!t->shared)
+		mg_heap_thread_detach(t->tcache_flags);
 	snprintf(name, sizeof name, "arena.%u.purge", (unsigned)MALLCTL_ARENAS_ALL);
-	return mg_je_mallctl(name, NULL, NULL, NULL, 0);
+	int r = mg_je_mallctl(name, NULL, NULL, NULL, 0);
+	mg_purge_run(ps);
+	return r;
 }
 
 /* Arena 0 by name: a bound thread's automatic choice is its object arena. */
@@ -507,6 +598,7 @@ void mg_heap_meta_free(void *p)
 void mg_heap_fork_child(void)
 {
 	pthread_mutex_init(&region_lock, NULL);
+	mg_purge_fork_child();
 }
 
 /* ---- the bootstrap allocator ---- */

@@ -154,9 +154,18 @@ void *mg_index_find(const void *a)
 	return NULL;
 }
 
+/* The L1 and L2 entries over [base, mg_heap_bump): no object lies above. */
+static void used(size_t *n1, size_t *n2)
+{
+	size_t g = (__atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE) - base) / MG_HDR;
+	*n1 = g / 64 + 1;
+	*n2 = g / 4096 + 1;
+}
+
 int mg_index_foreach(int (*fn)(void *user, void *arg), void *arg)
 {
-	size_t n2 = ngranules / 4096 + 1, n1 = ngranules / 64 + 1;
+	size_t n1, n2;
+	used(&n1, &n2);
 	for (size_t k2 = 0; k2 < n2; k2++) {
 		if (!l2[k2])
 			continue;
@@ -184,7 +193,8 @@ int mg_index_foreach(int (*fn)(void *user, void *arg), void *arg)
  * could set a bit between the header read and the clear. */
 size_t mg_index_sweep(void)
 {
-	size_t cleared = 0, n1 = ngranules / 64 + 1;
+	size_t cleared = 0, n1, n2;
+	used(&n1, &n2);
 	for (size_t k1 = 0; k1 < n1; k1++) {
 		if (!l1[k1] || !l0[k1])
 			continue;
@@ -200,6 +210,57 @@ size_t mg_index_sweep(void)
 		l0[k1] = keep;
 	}
 	return cleared;
+}
+
+/* Sweeps the stale bits of the used part of the region, calling fn (when
+ * not NULL) for each live object on the way, in address order; clears the
+ * summary bytes over nothing, and drops the index pages left all zero.
+ * Returns the bytes dropped.  Only with the world stopped (purge.c), after
+ * mg_stats_sync_index: a stopped thread's own mg_index_set either has set
+ * its L0 bit (then its L1 and L2 bytes stay, the word is not zero) or sets
+ * all three when it runs again; an object whose header is not live yet is
+ * still in its thread's log (stats.h), which sets the bit again.  fn may
+ * drop the region's pages below the object it is given. */
+size_t mg_index_trim(struct mg_os_backed *c, int (*fn)(void *user, void *arg), void *arg)
+{
+	size_t n1, n2;
+	used(&n1, &n2);
+	for (size_t k2 = 0; k2 < n2; k2++) {
+		if (!l2[k2])
+			continue;
+		bool any = false;
+		for (size_t k1 = k2 << 6; k1 < (k2 << 6) + 64 && k1 < n1; k1++) {
+			if (!l1[k1])
+				continue;
+			/* The headers of a word's objects lie in [start - 16,
+			 * start + 1008): one page, or the end of the one before.
+			 * A page neither present nor swapped holds zeros, so no
+			 * live header (and is not read, not to fault it in). */
+			uint64_t m = l0[k1], keep = m;
+			uintptr_t start = base + k1 * 64 * MG_HDR;
+			if (!mg_os_backed(c, start - MG_HDR) &&
+			    !mg_os_backed(c, start + 63 * MG_HDR - MG_HDR))
+				keep = m = 0;
+			while (m) {
+				unsigned b = (unsigned)__builtin_ctzll(m);
+				m &= m - 1;
+				void *u = (void *)(start + b * MG_HDR);
+				if (!mg_hdr_live(u))
+					keep &= ~(UINT64_C(1) << b);
+				else if (fn)
+					fn(u, arg);
+			}
+			if (keep != l0[k1])
+				l0[k1] = keep;
+			if (keep)
+				any = true;
+			else
+				l1[k1] = 0;
+		}
+		if (!any)
+			l2[k2] = 0;
+	}
+	return mg_os_drop_zero(l0, n1 * 8, 0) + mg_os_drop_zero(l1, n1, 0) + mg_os_drop_zero(l2, n2, 0);
 }
 
 /* Every object memgc's counters call live must be found by the index:

@@ -145,6 +145,11 @@ int mg_index_foreach(int (*fn)(void *user, void *arg), void *arg);
 size_t mg_index_check(void);
 /* Drops stale L0 bytes; only while no other thread allocates. */
 size_t mg_index_sweep(void);
+/* Sweeps stale bits (calling fn, if not NULL, for each live object in
+ * address order), clears empty summaries and drops the index pages left
+ * all zero; returns the bytes dropped.  Only with the world stopped. */
+size_t mg_index_trim(struct mg_os_backed *c, int (*fn)(void *user, void *arg), void *arg);
+
 
 /* ---- heap.c: the region, the object arenas, alloc and free ---- */
 extern uintptr_t mg_heap_base, mg_heap_end;   /* reserved region */
@@ -173,7 +178,30 @@ void *mg_heap_realloc(void *p, size_t n, uint32_t site, void *caller);
 /* Resizes in place if it can; returns the resulting usable size. */
 size_t mg_heap_xalloc(void *p, size_t n, size_t extra, void *caller);
 size_t mg_heap_usable(const void *p);         /* 0 when p is not live */
-int mg_heap_trim(void);            /* purge every arena; 0 or an errno value */
+/* The bytes [*lo, *hi) that the live object at user's jemalloc block spans
+ * (at least its usable size), from its header alone. */
+void mg_heap_block(const void *user, uintptr_t *lo, uintptr_t *hi);
+/* A range of addresses [lo, hi). */
+struct mg_range {
+	uintptr_t lo, hi;
+};
+/* What one purge did (purge.c). */
+struct mg_purge_stats {
+	uint64_t time_ns;          /* the page purge, world stop included */
+	uint64_t live_page_bytes;  /* bytes of the region's pages holding live objects */
+	uint64_t dropped_meta;     /* bytes of zero metadata pages dropped (index, jemalloc) */
+	uint64_t madvise_calls;    /* region ranges dropped */
+	int stopped;               /* 1: the world was stopped and the pages purged */
+	int region_walked;         /* 1: the region's free pages were dropped */
+};
+/* Purges every arena, then the free pages inside them (mg_purge_run);
+ * fills *ps when not NULL.  0 or jemalloc's errno value. */
+int mg_heap_trim(struct mg_purge_stats *ps);
+/* The word jemalloc leaves in an rtree leaf entry of a page that is no
+ * longer in an extent (same as 0 to its readers), or 0 if unknown. */
+uint64_t mg_heap_rtree_cleared(void);
+/* The base blocks of the object arenas (see heap.c); with the world stopped. */
+long mg_heap_pinned(struct mg_range *out, size_t cap);
 size_t mg_heap_usable_class(size_t n);         /* jemalloc's usable size for n */
 /* Memory for memgc itself: never from the object arenas, never scanned. */
 void *mg_heap_meta_alloc(size_t n);
@@ -187,6 +215,14 @@ void mg_heap_fork_child(void);
 void *mg_heap_boot_alloc(size_t n);
 bool mg_heap_boot_owns(const void *p);
 size_t mg_heap_boot_size(const void *p);
+
+/* ---- purge.c: the pages that hold nothing, back to the kernel ---- */
+/* Stops the world and drops the free pages of the region, the index and
+ * jemalloc's metadata (after jemalloc's own purge: mg_heap_trim).  Fills
+ * *ps when not NULL.  Can't fail: without a stopped world nothing is
+ * dropped and ps->stopped is 0. */
+void mg_purge_run(struct mg_purge_stats *ps);
+void mg_purge_fork_child(void);
 
 /* ---- stats.c: per-thread counters and the CPython-style counts ----
  * The fast-path updaters are inline in stats.h. */

@@ -2,4 +2,5 @@
 noinst_LTLIBRARIES += libmgcore.la
 libmgcore_la_SOURCES = lib/internal.h lib/header.h lib/stats.h lib/je.h \
 	lib/os.c lib/log.c lib/options.c lib/index.c lib/heap.c lib/stats.c \
-	lib/sites.c lib/symtab.c lib/report.c lib/world.c lib/world.h
+	lib/sites.c lib/symtab.c lib/report.c lib/world.c lib/world.h \
+	lib/purge.c

@@ -99,7 +99,7 @@ MG_EXPORT int memgc_trim(void)
 		errno = ENOSYS;
 		return -1;
 	}
-	int e = mg_heap_trim();
+	int e = mg_heap_trim(NULL);
 	if (e) {
 		errno = e;
 		return -1;
