@@ -15,8 +15,11 @@
  *   thread   a per-thread block of counters (stats.c), summed on read
  *
  * Lock ranks, taken only in this order (never the reverse):
- *   1. mg_stats threads lock   2. mg_sites insert lock   3. jemalloc's own
- *   4. the loader's (dl_iterate_phdr)   5. the world lock (world.c)
+ *   1. mg_stats threads lock   2. mg_sites insert lock
+ *   3. heap.c's rotate_lock (the arenas' slots)   4. jemalloc's own
+ *   5. heap.c's region_lock (taken in jemalloc's extent hooks)
+ *   6. the loader's (dl_iterate_phdr)   7. the world lock (world.c)
+ * purge.c's purge_lock is taken alone, around a stop of the world.
  */
 #ifndef MG_INTERNAL_H
 #define MG_INTERNAL_H
@@ -29,6 +32,8 @@
 #include <sys/uio.h>
 
 #include "memgc.h"
+
+struct mg_thread;   /* stats.h: a thread's counters and jemalloc state */
 
 #define MG_HIDDEN __attribute__((visibility("hidden")))
 #define MG_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -113,6 +118,7 @@ struct mg_options {
 	long threshold[3];
 	uint64_t large_release;
 	uint64_t heap_reserve;
+	uint64_t arena_span;
 	long arenas;
 	long report_top;
 	long stop_signal;         /* the signal that stops the world (world.c) */
@@ -149,7 +155,6 @@ size_t mg_index_sweep(void);
  * address order), clears empty summaries and drops the index pages left
  * all zero; returns the bytes dropped.  Only with the world stopped. */
 size_t mg_index_trim(struct mg_os_backed *c, int (*fn)(void *user, void *arg), void *arg);
-
 
 /* ---- heap.c: the region, the object arenas, alloc and free ---- */
 extern uintptr_t mg_heap_base, mg_heap_end;   /* reserved region */
@@ -191,6 +196,7 @@ struct mg_purge_stats {
 	uint64_t live_page_bytes;  /* bytes of the region's pages holding live objects */
 	uint64_t dropped_meta;     /* bytes of zero metadata pages dropped (index, jemalloc) */
 	uint64_t madvise_calls;    /* region ranges dropped */
+	uint64_t arenas_destroyed; /* empty retired arenas destroyed first (heap.c) */
 	int stopped;               /* 1: the world was stopped and the pages purged */
 	int region_walked;         /* 1: the region's free pages were dropped */
 };
@@ -206,9 +212,15 @@ size_t mg_heap_usable_class(size_t n);         /* jemalloc's usable size for n *
 /* Memory for memgc itself: never from the object arenas, never scanned. */
 void *mg_heap_meta_alloc(size_t n);
 void mg_heap_meta_free(void *p);
-/* Per-thread jemalloc state. */
-void mg_heap_thread_attach(unsigned *arena, unsigned *tcache_flags, bool fresh);
-void mg_heap_thread_detach(unsigned tcache_flags);
+/* Per-thread jemalloc state: the slot and arena of t's thread (fresh: a
+ * new block), and the move to the slot's new arena (heap.c). */
+void mg_heap_thread_attach(struct mg_thread *t, bool fresh);
+extern uint32_t mg_heap_epoch;     /* changes when some slot's arena does */
+void mg_heap_thread_flushed(struct mg_thread *t);   /* at each mg_stats_flush */
+void mg_heap_thread_refresh(struct mg_thread *t);
+void mg_heap_thread_detach(struct mg_thread *t);
+void mg_heap_fork_prepare(void);
+void mg_heap_fork_parent(void);
 void mg_heap_fork_child(void);
 /* The bootstrap allocator answers the allocations made while memgc itself
  * initialises; its pointers are recognised and never freed. */
@@ -228,7 +240,6 @@ void mg_purge_fork_child(void);
  * The fast-path updaters are inline in stats.h. */
 #define MG_TCACHE_NONE (1 << 8)   /* jemalloc's MALLOCX_TCACHE_NONE */
 #define MG_TCACHE_AUTO 0          /* bound by thread.arena: flags 0, automatic tcache */
-struct mg_thread;
 void mg_stats_init(void);
 void mg_stats_flush(struct mg_thread *t);
 /* Sets the index bits of every object still in a thread's allocation log:

@@ -61,7 +61,9 @@ static const struct opt table[] = {
 	{ "heap_reserve", OPT_SIZE, OFF(heap_reserve), "1T", 1LL << 30, 1LL << 45, NULL,
 	  "address space reserved for program objects (halved until it fits)" },
 	{ "arenas", OPT_LONG, OFF(arenas), "0", 0, 64, NULL,
-	  "object arenas; 0 is one per CPU, at most 8" },
+	  "object arenas in use at once; 0 is one per CPU, at most 8" },
+	{ "arena_span", OPT_SIZE, OFF(arena_span), "16M", 0, 1LL << 40, NULL,
+	  "region bytes an object arena takes before a fresh one replaces it; 0: never" },
 	{ "stop_signal", OPT_LONG, OFF(stop_signal), "39", 34, 64, NULL,
 	  "real-time signal that stops the threads for a scan; 39 is SIGRTMIN+5" },
 };

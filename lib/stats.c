@@ -61,7 +61,7 @@ static void publish(int64_t objs, int64_t bytes, int64_t usable,
 		__atomic_add_fetch(&g.count[0], (long)objs, __ATOMIC_RELAXED);
 }
 
-void mg_stats_flush(struct mg_thread *t)
+static void publish_pending(struct mg_thread *t)
 {
 	if (t->shared)
 		return;
@@ -70,6 +70,16 @@ void mg_stats_flush(struct mg_thread *t)
 	t->pend_objs = t->pend_bytes = t->pend_usable = 0;
 	t->max_objs = t->max_bytes = t->max_usable = 0;
 	t->pend_ops = 0;
+}
+
+/* Every MG_FLUSH_OPS operations (stats.h): also the moment the thread
+ * follows its slot to a new arena (heap.c).  The reader and the exiting
+ * thread publish without that. */
+void mg_stats_flush(struct mg_thread *t)
+{
+	publish_pending(t);
+	if (!t->shared)
+		mg_heap_thread_flushed(t);
 }
 
 void mg_stats_log_drain(struct mg_thread *t)
@@ -113,9 +123,9 @@ void mg_stats_shared_update(struct mg_thread *t, int64_t objs, int64_t bytes,
 static void thread_exit(void *v)
 {
 	struct mg_thread *t = v;
-	mg_stats_flush(t);
+	publish_pending(t);
 	mg_stats_log_drain(t);
-	mg_heap_thread_detach(t->tcache_flags);
+	mg_heap_thread_detach(t);
 	mg_stats_tls = &shared_block;
 	pthread_mutex_lock(&threads_lock);
 	t->in_use = 0;
@@ -153,7 +163,7 @@ struct mg_thread *mg_stats_attach(void)
 		__atomic_store_n(&threads, t, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&threads_lock);
-	mg_heap_thread_attach(&t->arena, &t->tcache_flags, fresh);
+	mg_heap_thread_attach(t, fresh);
 	memset(t->sites, 0, sizeof t->sites);  /* the site table may differ after a fork */
 	mg_stats_tls = t;
 	if (have_key)
@@ -165,7 +175,7 @@ void mg_stats_read(struct memgc_heap_stats *st)
 {
 	struct mg_thread *self = mg_stats_tls;
 	if (self)
-		mg_stats_flush(self);
+		publish_pending(self);
 	memset(st, 0, sizeof *st);
 	uint64_t usable_in = 0, usable_out = 0, bytes_out = 0;
 	const struct mg_thread *t = &shared_block;

@@ -32,6 +32,15 @@ struct mg_thread {
 	uint32_t pend_ops;
 	int shared;            /* a block several threads may use: atomics only */
 	unsigned arena;        /* this thread's object arena */
+	unsigned slot;         /* its slot (heap.c), fixed for the block */
+	int bound;             /* bound to arena by "thread.arena" */
+	uint32_t epoch;        /* mg_heap_epoch when last bound */
+	/* The burst detector (heap.c): allocs and frees at the start of the
+	 * current window of flushes, and whether the last one was a burst. */
+	uint64_t burst_allocs, burst_frees;
+	int64_t flush_net;     /* allocs - frees at the last flush */
+	uint32_t burst_flushes;
+	int bursting;
 	unsigned tcache_flags; /* MG_TCACHE_AUTO, MALLOCX_TCACHE(id) or MALLOCX_TCACHE_NONE */
 	struct mg_thread *next;
 	int in_use;
