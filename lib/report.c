@@ -25,6 +25,8 @@ struct snapshot {
 	uint64_t *objs, *bytes;   /* per site id */
 	uint32_t top[64];
 	int ntop;
+	uint64_t live_pages;      /* pages that live objects' blocks touch */
+	uintptr_t page_end;       /* end of the last such page (address order) */
 };
 
 static int count_object(void *user, void *arg)
@@ -35,6 +37,14 @@ static int count_object(void *user, void *arg)
 	if (id < s->nsites) {
 		s->objs[id]++;
 		s->bytes[id] += mg_hdr_size(h);
+	}
+	uintptr_t lo, hi, page = mg_os_page();
+	mg_heap_block(user, &lo, &hi);
+	lo &= ~(page - 1);
+	hi = (hi + page - 1) & ~(page - 1);
+	if (hi > s->page_end) {
+		s->live_pages += (hi - (lo > s->page_end ? lo : s->page_end)) / page;
+		s->page_end = hi;
 	}
 	return 0;
 }
@@ -193,14 +203,16 @@ static void json(struct mg_out *o, const struct snapshot *s)
 		      "\"live_objects\": %llu, \"live_bytes\": %llu, \"live_usable_bytes\": %llu, "
 		      "\"peak_live_objects\": %llu, \"peak_live_bytes\": %llu, \"peak_usable_bytes\": %llu, "
 		      "\"allocated_bytes\": %llu, \"foreign_frees\": %llu, \"errors\": %llu, "
-		      "\"rss_bytes\": %llu, \"peak_rss_bytes\": %llu, \"sites\": %llu},\n",
+		      "\"rss_bytes\": %llu, \"peak_rss_bytes\": %llu, \"sites\": %llu, "
+		      "\"live_page_bytes\": %llu},\n",
 		      (unsigned long long)st->allocations, (unsigned long long)st->deallocations,
 		      (unsigned long long)st->live_objects, (unsigned long long)st->live_bytes,
 		      (unsigned long long)st->live_usable_bytes, (unsigned long long)st->peak_live_objects,
 		      (unsigned long long)st->peak_live_bytes, (unsigned long long)st->peak_usable_bytes,
 		      (unsigned long long)st->allocated_bytes, (unsigned long long)st->foreign_frees,
 		      (unsigned long long)st->errors, (unsigned long long)st->rss_bytes,
-		      (unsigned long long)st->peak_rss_bytes, (unsigned long long)st->sites);
+		      (unsigned long long)st->peak_rss_bytes, (unsigned long long)st->sites,
+		      (unsigned long long)(s->live_pages * mg_os_page()));
 	mg_out_printf(o, " \"gc\": {\"count\": [%ld, %ld, %ld], \"threshold\": [%ld, %ld, %ld]},\n",
 		      s->count[0], s->count[1], s->count[2],
 		      s->threshold[0], s->threshold[1], s->threshold[2]);
