@@ -25,13 +25,8 @@
 # A peer that is not installed gets "n/a" in its column.
 set -u
 
-die() { echo "bench: $*" >&2; exit 2; }
-
-[ -n "${MEMGC_LIB:-}" ] || die "set MEMGC_LIB to the built libmemgc.so (make bench does)"
-[ -f "$MEMGC_LIB" ] || die "MEMGC_LIB=$MEMGC_LIB: no such file"
-case $MEMGC_LIB in /*) ;; *) MEMGC_LIB=$PWD/$MEMGC_LIB ;; esac
-
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"   # die, program, rounds, record, median, verdict, want
 RUNS=${BENCH_RUNS:-5}
 OPS=${BENCH_OPS:-2000000}
 PY_ROUNDS=${BENCH_PY_ROUNDS:-20}
@@ -48,17 +43,8 @@ trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
 # The workload program: given, built beside the library, or built here.
-ALLOC=${BENCH_ALLOC:-}
-if [ -z "$ALLOC" ]; then
-	for c in "$(dirname "$MEMGC_LIB")/../bench/alloc" "$(dirname "$MEMGC_LIB")/bench/alloc"; do
-		[ -x "$c" ] && { ALLOC=$c; break; }
-	done
-fi
-if [ -z "$ALLOC" ]; then
-	ALLOC=$tmp/alloc
-	${CC:-cc} -O2 -std=gnu11 -pthread -o "$ALLOC" "$here/alloc.c" ||
-		die "cannot build $here/alloc.c (set BENCH_ALLOC)"
-fi
+ALLOC=$(program alloc "${BENCH_ALLOC:-}" -pthread) ||
+	die "cannot build $here/alloc.c (set BENCH_ALLOC)"
 PYSCRIPT=$here/alloc.py
 
 # ---- the allocators: name, and whether it is there ----
@@ -91,39 +77,7 @@ run_one() {
 	env "${envs[@]}" "${pre[@]}" "${cmd[@]}" >"$tmp/out" 2>"$tmp/err" </dev/null
 	local rc=$?
 	rm -f "$tmp"/heaptrack.*
-	local line
-	line=$(grep -E '^(alloc|python) .*elapsed_s=' "$tmp/out" | tail -n 1)
-	if [ $rc -ne 0 ] || [ -z "$line" ]; then
-		echo "bench: $wl under $cfg failed (exit $rc); its last output:" >&2
-		tail -n 5 "$tmp/out" "$tmp/err" >&2
-		return 1
-	fi
-	echo "$line" | awk -v w="$wl" -v c="$cfg" '{
-		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-		print w, c, v["elapsed_s"], v["maxrss_kb"] }' >>"$tmp/results"
-}
-
-# rounds WORKLOAD CONFIG...: RUNS rounds, each running every config once,
-# the order rotated by one each round.
-rounds() {
-	local wl=$1; shift
-	local cfgs=("$@") n=$# r i
-	for ((r = 0; r < RUNS; r++)); do
-		for ((i = 0; i < n; i++)); do
-			local c=${cfgs[(i + r) % n]}
-			[ -t 2 ] && printf '\r  %-8s round %d/%d: %-12s' "$wl" $((r + 1)) "$RUNS" "$c" >&2
-			run_one "$c" "$wl"
-		done
-	done
-	[ -t 2 ] && printf '\r%60s\r' '' >&2
-	return 0
-}
-
-# median WORKLOAD CONFIG FIELD (3 = seconds, 4 = kB); empty if no runs.
-median() {
-	awk -v w="$1" -v c="$2" -v f="$3" '$1 == w && $2 == c { print $f }' "$tmp/results" |
-		sort -g | awk '{ a[NR] = $1 } END {
-			if (NR) printf "%.6g\n", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+	record "$wl" "$cfg" $rc '^(alloc|python) .*elapsed_s=' elapsed_s maxrss_kb
 }
 
 ratio() { # ratio A B, "n/a" when either is missing
@@ -159,21 +113,9 @@ table() { # table WORKLOAD CONFIG...
 }
 
 # bar LABEL WORKLOAD FIELD LIMIT: one PASS/FAIL line for memgc's ratio.
-failed=0
 bar() {
-	local x
-	x=$(ratio "$(median "$2" memgc "$3")" "$(median "$2" jemalloc "$3")")
-	if [ "$x" = n/a ]; then
-		printf '  SKIP  %-46s (not measured)\n' "$1"
-	elif awk -v x="$x" -v l="$4" 'BEGIN { exit !(x <= l) }'; then
-		printf '  PASS  %-46s %5sx <= %sx\n' "$1" "$x" "$4"
-	else
-		printf '  FAIL  %-46s %5sx >  %sx\n' "$1" "$x" "$4"
-		failed=1
-	fi
+	verdict "$1" "$(ratio "$(median "$2" memgc "$3")" "$(median "$2" jemalloc "$3")")" "$4" x
 }
-
-want() { case " $ONLY " in *" $1 "*) true ;; *) false ;; esac; }
 
 present=()
 for c in $configs; do
