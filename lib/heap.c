@@ -421,6 +421,15 @@ static int create_arena(unsigned *ind, bool release_at_once)
 	return 0;
 }
 
+/* Brings jemalloc's statistics up to date ("epoch"): writes those of every
+ * arena, some 18 KB each. */
+static void stats_refresh(void)
+{
+	uint64_t e = 1;
+	size_t sz = sizeof e;
+	mg_je_mallctl("epoch", &e, &sz, &e, sizeof e);
+}
+
 /* A new arena that may be rotated, which needs its count of active pages:
  * 0, 1 when it has none (usable, but never to be retired), -1 when no
  * arena could be made. */
@@ -430,9 +439,7 @@ static int create_rotating(unsigned *ind)
 		return -1;
 	/* jemalloc's mallctl knows an arena by index only after a statistics
 	 * epoch (ctl.c: ctl_arenas_i_verify) */
-	uint64_t e = 1;
-	size_t esz = sizeof e;
-	mg_je_mallctl("epoch", &e, &esz, &e, sizeof e);
+	stats_refresh();
 	char name[64];
 	const size_t *p = NULL;
 	size_t sz = sizeof p;
@@ -495,12 +502,6 @@ static size_t room_of(unsigned a)
 	return act > used ? act - used : 0;
 }
 
-static void stats_refresh(void)
-{
-	uint64_t e = 1;
-	size_t sz = sizeof e;
-	mg_je_mallctl("epoch", &e, &sz, &e, sizeof e);
-}
 
 /* The next current arena: the retired one with the most free room in its
  * slabs, if that is a tenth of its active pages and ROOM_MIN more than it
@@ -1030,10 +1031,6 @@ size_t mg_heap_usable(const void *p)
 	return live(p) ? block_of((void *)p).usable : 0;
 }
 
-/* The caller's tcache goes back to the arenas first, so that its cached
- * blocks do not keep their slabs; other threads keep theirs (the page
- * purge drops the pages under them all the same).  Then jemalloc gives
- * back every free extent, and purge.c the free pages inside the rest. */
 /* The caller's tcache goes back to the arenas first, so that its cached
  * blocks do not keep their slabs; other threads keep theirs (the page
  * purge drops the pages under them all the same).  The caller's current
