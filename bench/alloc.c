@@ -16,10 +16,13 @@
  * Only the replacement loop is timed (CLOCK_MONOTONIC, all threads started
  * together behind a barrier); the initial fill and the final teardown are
  * not.  One line on stdout, parsed by run.sh:
- *   alloc threads=T ops=N elapsed_s=S ns_per_op=X cpu_s=U maxrss_kb=K
- *         xfrees=F checksum=C
+ *   alloc threads=T ops=N elapsed_s=S ns_per_op=X cpu_s=U proc_cpu_s=P
+ *         maxrss_kb=K xfrees=F checksum=C
  * cpu_s is the workers' CPU time in the loop (CLOCK_THREAD_CPUTIME_ID,
  * summed): on a loaded machine it leaves out the time spent preempted.
+ * proc_cpu_s is the whole process's CPU time over the same span
+ * (CLOCK_PROCESS_CPUTIME_ID between the barriers): the workers' and that of
+ * any thread the allocator or tool under test runs beside them.
  * maxrss_kb is the process's peak RSS (getrusage ru_maxrss).
  *
  * Usage: alloc [-t threads] [-n ops per thread] [-l live objects]
@@ -238,7 +241,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	/* Thread 0 is the main thread; a helper thread waits on its behalf. */
-	struct timespec t0, t1;
+	struct timespec t0, t1, p0, p1;
 	pthread_t self_worker;
 	if (pthread_create(&self_worker, NULL, run, &workers[0])) {
 		fprintf(stderr, "alloc: pthread_create failed\n");
@@ -246,7 +249,9 @@ int main(int argc, char **argv)
 	}
 	pthread_barrier_wait(&start_bar);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &p0);
 	pthread_barrier_wait(&stop_bar);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &p1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	uint64_t sum = 0, xfrees = 0;
 	double cpu = 0;
@@ -261,10 +266,11 @@ int main(int argc, char **argv)
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	double el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+	double pcpu = (double)(p1.tv_sec - p0.tv_sec) + (double)(p1.tv_nsec - p0.tv_nsec) * 1e-9;
 	double total = (double)nops * (double)nthreads;
-	printf("alloc threads=%ld ops=%.0f elapsed_s=%.6f ns_per_op=%.1f cpu_s=%.6f maxrss_kb=%ld "
-	       "xfrees=%" PRIu64 " checksum=%016" PRIx64 "\n",
-	       nthreads, total, el, el * 1e9 / total, cpu, ru.ru_maxrss, xfrees, sum);
+	printf("alloc threads=%ld ops=%.0f elapsed_s=%.6f ns_per_op=%.1f cpu_s=%.6f proc_cpu_s=%.6f "
+	       "maxrss_kb=%ld xfrees=%" PRIu64 " checksum=%016" PRIx64 "\n",
+	       nthreads, total, el, el * 1e9 / total, cpu, pcpu, ru.ru_maxrss, xfrees, sum);
 	/* Teardown, untimed: a leak checker should see a clean exit. */
 	for (long i = 0; i < nthreads; i++) {
 		for (long j = 0; j < nlive; j++)

@@ -3,9 +3,10 @@
 Run under /usr/bin/python3 with PYTHONMALLOC=malloc, so that every object
 goes through malloc: dicts of strings, lists of tuples and JSON round
 trips, built and dropped in rounds over a working set that stays alive.
-Times itself (time.monotonic around the rounds, the imports excluded) and
-prints one line that run.sh parses:
-  python rounds=R elapsed_s=S maxrss_kb=K checksum=C
+Times itself (time.monotonic around the rounds, the imports excluded; and
+time.process_time, the process's CPU time, over the same span) and prints
+one line that run.sh parses:
+  python rounds=R elapsed_s=S proc_cpu_s=P maxrss_kb=K checksum=C
 Usage: alloc.py [rounds]
 """
 import json
@@ -29,11 +30,14 @@ def main():
     keep = [None] * 8
     check = 0
     t0 = time.monotonic()
+    c0 = time.process_time()
     for r in range(rounds):
         check += one_round(r, keep)
+    cpu = time.process_time() - c0
     el = time.monotonic() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"python rounds={rounds} elapsed_s={el:.6f} maxrss_kb={rss} checksum={check}")
+    print(f"python rounds={rounds} elapsed_s={el:.6f} proc_cpu_s={cpu:.6f} maxrss_kb={rss} "
+          f"checksum={check}")
 
 
 main()

@@ -33,3 +33,14 @@ bench-rss: all bench/rss$(EXEEXT)
 	BENCH_PYTHON='$(PYTHON3)' \
 	bash $(srcdir)/bench/rss.sh
 .PHONY: bench bench-rss
+
+# The kernel write watch (lib/watch.c): the write fault and the scan's cost.
+EXTRA_PROGRAMS += bench/watch
+bench_watch_SOURCES = bench/watch.c
+bench_watch_CFLAGS = $(AM_CFLAGS) -O2
+bench_watch_LDADD = $(MG_CORE_LIBS)
+bench_watch_DEPENDENCIES = libmgcore.la libmgje.a
+
+bench-watch: bench/watch$(EXEEXT)
+	./bench/watch$(EXEEXT)
+.PHONY: bench-watch

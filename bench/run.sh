@@ -7,9 +7,12 @@
 # options and memgc with stack_depth=8; the allocators alternate run by run
 # (the order rotates each round), so that a noisy machine slows them all
 # alike.  Each workload times itself, so start-up and heaptrack's own
-# post-processing are left out.  Then a stack-depth sweep of memgc on the
-# one-thread workload.  Prints medians, ratios to plain jemalloc, and the
-# issue's bar as PASS/FAIL lines.
+# post-processing are left out: wall time, and the process's CPU time over
+# the same span (every thread's, the tool's own included).  The ratios and
+# the bar use the CPU time: on a shared machine the wall time of a run is
+# mostly how long other programs held the CPUs.  Then a stack-depth sweep of
+# memgc on the one-thread workload.  Prints medians, ratios to plain
+# jemalloc, and the issue's bar as PASS/FAIL lines.
 #
 # Usage: MEMGC_LIB=/path/to/libmemgc.so bench/run.sh        (or `make bench`)
 # Environment (all optional but MEMGC_LIB):
@@ -58,7 +61,8 @@ have() {
 	esac
 }
 
-# run_one CONFIG WORKLOAD: runs it once and appends "WORKLOAD CONFIG s kb".
+# run_one CONFIG WORKLOAD: runs it once and appends
+# "WORKLOAD CONFIG wall_s kb cpu_s".
 run_one() {
 	local cfg=$1 wl=$2 cmd pre=() envs=(-u LD_PRELOAD -u MEMGC_OPTIONS)
 	case $wl in
@@ -77,8 +81,10 @@ run_one() {
 	env "${envs[@]}" "${pre[@]}" "${cmd[@]}" >"$tmp/out" 2>"$tmp/err" </dev/null
 	local rc=$?
 	rm -f "$tmp"/heaptrack.*
-	record "$wl" "$cfg" $rc '^(alloc|python) .*elapsed_s=' elapsed_s maxrss_kb
+	record "$wl" "$cfg" $rc '^(alloc|python) .*elapsed_s=' elapsed_s maxrss_kb proc_cpu_s
 }
+
+# median WORKLOAD CONFIG FIELD (bench/lib.sh): 3 = wall s, 4 = kB, 5 = CPU s.
 
 ratio() { # ratio A B, "n/a" when either is missing
 	if [ -z "$1" ] || [ -z "$2" ]; then echo n/a; else awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; fi
@@ -94,19 +100,23 @@ describe() {
 
 table() { # table WORKLOAD CONFIG...
 	local wl=$1; shift
-	local jt jr t r
+	local jt jc jr t u r
 	jt=$(median "$wl" jemalloc 3)
+	jc=$(median "$wl" jemalloc 5)
 	jr=$(median "$wl" jemalloc 4)
 	echo
 	echo "== $(describe "$wl") (median of $RUNS) =="
-	printf '%-12s %10s %8s %12s %8s\n' allocator "time s" "x je" "peak RSS MiB" "x je"
+	printf '%-12s %8s %8s %8s %8s %12s %8s\n' allocator "wall s" "x je" "CPU s" "x je" \
+		"peak RSS MiB" "x je"
 	for c in "$@"; do
 		t=$(median "$wl" "$c" 3)
+		u=$(median "$wl" "$c" 5)
 		r=$(median "$wl" "$c" 4)
 		if [ -z "$t" ]; then
-			printf '%-12s %10s %8s %12s %8s\n' "$c" n/a n/a n/a n/a
+			printf '%-12s %8s %8s %8s %8s %12s %8s\n' "$c" n/a n/a n/a n/a n/a n/a
 		else
-			printf '%-12s %10.3f %8s %12.1f %8s\n' "$c" "$t" "$(ratio "$t" "$jt")" \
+			printf '%-12s %8.3f %8s %8.3f %8s %12.1f %8s\n' "$c" "$t" "$(ratio "$t" "$jt")" \
+				"$u" "$(ratio "$u" "$jc")" \
 				"$(awk -v k="$r" 'BEGIN { print k / 1024 }')" "$(ratio "$r" "$jr")"
 		fi
 	done
@@ -125,7 +135,8 @@ have jemalloc || die "plain jemalloc ($JEMALLOC) is the reference and is missing
 
 echo "memgc allocation overhead: $MEMGC_LIB"
 echo "$(uname -srm), $(nproc) CPUs; $RUNS interleaved runs per allocator; times are the"
-echo "workloads' own (CLOCK_MONOTONIC around the loop); peak RSS is ru_maxrss."
+echo "workloads' own (wall: CLOCK_MONOTONIC around the loop; CPU: the process's CPU time"
+echo "over the same span, which the ratios and the bar use); peak RSS is ru_maxrss."
 : >"$tmp/results"
 for wl in alloc1 alloc2 python; do
 	want "$wl" || continue
@@ -137,9 +148,9 @@ done
 if want alloc1 || want alloc2 || want python; then
 	echo
 	echo "The bar (memgc, default options, against plain jemalloc in this run):"
-	bar "time, alloc 1 thread" alloc1 3 1.25
-	bar "time, alloc 2 threads" alloc2 3 1.5
-	bar "time, python3 PYTHONMALLOC=malloc" python 3 1.10
+	bar "CPU time, alloc 1 thread" alloc1 5 1.25
+	bar "CPU time, alloc 2 threads" alloc2 5 1.5
+	bar "CPU time, python3 PYTHONMALLOC=malloc" python 5 1.10
 	bar "peak RSS, alloc 1 thread" alloc1 4 1.2
 	bar "peak RSS, alloc 2 threads" alloc2 4 1.2
 	bar "peak RSS, python3" python 4 1.2
@@ -150,13 +161,13 @@ if want sweep; then
 	for d in $DEPTHS; do sweep+=("memgc-d$d"); done
 	: >"$tmp/results"
 	rounds alloc1 "${sweep[@]}"
-	jt=$(median alloc1 jemalloc 3)
+	jt=$(median alloc1 jemalloc 5)
 	echo
 	echo "== stack-depth sweep: memgc on alloc, 1 thread (median of $RUNS) =="
-	printf '%-12s %10s %8s %10s\n' stack_depth "time s" "x je" "ns/op +"
+	printf '%-12s %10s %8s %10s\n' stack_depth "CPU s" "x je" "ns/op +"
 	printf '%-12s %10.3f %8s %10s\n' jemalloc "$jt" 1.00 -
 	for d in $DEPTHS; do
-		t=$(median alloc1 "memgc-d$d" 3)
+		t=$(median alloc1 "memgc-d$d" 5)
 		[ -n "$t" ] || { printf '%-12s %10s\n' "$d" n/a; continue; }
 		printf '%-12s %10.3f %8s %10.0f\n' "$d" "$t" "$(ratio "$t" "$jt")" \
 			"$(awk -v t="$t" -v j="$jt" -v n="$OPS" 'BEGIN { print (t - j) * 1e9 / n }')"

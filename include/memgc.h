@@ -81,6 +81,116 @@ int memgc_trim(void);
  * or EINVAL when path is NULL or empty. */
 int memgc_write_report(const char *path);
 
+/* ---- The collector: CPython's gc module, for C (libmemgc(3)) ----
+ *
+ * A collection of generation g stops every thread, scans the roots
+ * conservatively (registers, stacks, TLS, writable module segments, other
+ * writable anonymous mappings, registered roots and, for g < 2, every object
+ * of an older generation), and finds the objects of generations 0..g that
+ * nothing reaches.  mode=account (the default) reports them and keeps them;
+ * mode=reclaim frees them; MEMGC_DEBUG_SAVEALL keeps them on the garbage list
+ * instead.  Survivors move up one generation. */
+
+/* The flags of memgc_set_debug(), with CPython's values. */
+#define MEMGC_DEBUG_STATS 1           /* one line on stderr per collection */
+#define MEMGC_DEBUG_COLLECTABLE 2     /* one line per unreachable object freed */
+#define MEMGC_DEBUG_UNCOLLECTABLE 4   /* one line per unreachable object kept */
+#define MEMGC_DEBUG_SAVEALL 32        /* keep unreachable objects on the garbage list */
+#define MEMGC_DEBUG_LEAK (MEMGC_DEBUG_COLLECTABLE | MEMGC_DEBUG_UNCOLLECTABLE | MEMGC_DEBUG_SAVEALL)
+
+/* CPython's gc.collect(generation): collects generations 0..generation (0, 1
+ * or 2; -1 means 2) on the calling thread, whose own stack and registers are
+ * roots.  Returns the number of unreachable objects found (freed in reclaim
+ * mode), or -1 with errno EINVAL (bad generation), ENOSYS (memgc not active),
+ * EAGAIN (the world could not be stopped; the message says why) or EDEADLK
+ * (called from a collection callback).  Works while collection is disabled. */
+long memgc_collect(int generation);
+
+/* CPython's gc.enable()/disable()/isenabled(): automatic collections (on
+ * the collector thread, when count[0] passes threshold[0]). */
+void memgc_enable(void);
+void memgc_disable(void);
+int memgc_isenabled(void);
+
+/* CPython's gc.get_stats(), one entry per generation, plus pause times. */
+struct memgc_gc_stats {
+	uint64_t collections;     /* collections of this generation */
+	uint64_t collected;       /* unreachable objects freed (reclaim mode) */
+	uint64_t uncollectable;   /* unreachable objects found and kept */
+	uint64_t collected_bytes; /* their bytes, freed */
+	uint64_t uncollectable_bytes;
+	uint64_t pause_ns;        /* total time the world was stopped */
+	uint64_t max_pause_ns;    /* longest single stop */
+	uint64_t total_ns;        /* total time of the collections, stop included */
+	uint64_t scanned_bytes;   /* bytes of roots and objects scanned */
+};
+/* Fills st[0..2]; returns 0, or -1 with errno EINVAL when st is NULL. */
+int memgc_get_stats(struct memgc_gc_stats st[3]);
+
+/* CPython's gc.set_debug()/get_debug(): the MEMGC_DEBUG_* flags.  set
+ * returns 0, or -1 with errno EINVAL for an unknown flag. */
+int memgc_set_debug(int flags);
+int memgc_get_debug(void);
+
+/* CPython's gc.get_objects(generation): the live objects of generation 0, 1
+ * or 2 (-1: all, frozen ones included), at most n of them stored in out
+ * (which may be NULL when n is 0).  Returns how many there are, which may be
+ * more than n, or -1 with errno EINVAL. */
+long memgc_get_objects(int generation, void **out, size_t n);
+
+/* CPython's gc.get_referrers()/get_referents(): the live objects holding a
+ * pointer to (into, when interior pointers count) the object obj, and the
+ * live objects obj holds pointers to.  At most n stored in out; returns how
+ * many there are, or -1 with errno EINVAL when obj is not a live object. */
+long memgc_get_referrers(const void *obj, void **out, size_t n);
+long memgc_get_referents(const void *obj, void **out, size_t n);
+
+/* CPython's gc.is_tracked(): 1 when p is a live object that collections
+ * consider (not passed to memgc_ignore), else 0. */
+int memgc_is_tracked(const void *p);
+
+/* CPython's gc.freeze()/unfreeze()/get_freeze_count(): freeze moves every
+ * live object to the permanent generation, which collections scan as roots
+ * and never report or free; unfreeze moves them back to generation 2. */
+void memgc_freeze(void);
+void memgc_unfreeze(void);
+long memgc_get_freeze_count(void);
+
+/* CPython's gc.callbacks: fn(phase, info, arg) runs on the collecting thread
+ * before ("start") and after ("stop") each collection, with the world
+ * running; collected and uncollectable are 0 at "start".  Up to 16
+ * callbacks; add returns 0, or -1 with errno EINVAL (fn NULL), EEXIST
+ * (already added with this arg) or ENOSPC.  remove returns 0, or -1 with
+ * errno ENOENT. */
+struct memgc_gc_info {
+	int64_t generation;
+	int64_t collected;
+	int64_t uncollectable;
+};
+typedef void (*memgc_callback)(const char *phase, const struct memgc_gc_info *info, void *arg);
+int memgc_callback_add(memgc_callback fn, void *arg);
+int memgc_callback_remove(memgc_callback fn, void *arg);
+
+/* Extra roots: [start, start + size) is scanned at every collection until
+ * unregistered (LeakSanitizer's __lsan_register_root_region).  register
+ * returns 0, or -1 with errno EINVAL (NULL or size 0), EEXIST (start
+ * already registered) or ENOSPC (4096 ranges); unregister returns 0, or -1
+ * with errno ENOENT. */
+int memgc_register_root(const void *start, size_t size);
+int memgc_unregister_root(const void *start);
+
+/* The live object p is never reported nor freed, and what it points to is
+ * reachable (LeakSanitizer's __lsan_ignore_object).  Returns 0, or -1 with
+ * errno EINVAL when p is not a live object. */
+int memgc_ignore(const void *p);
+
+/* gc.garbage: the unreachable objects kept under MEMGC_DEBUG_SAVEALL, oldest
+ * first, at most n stored in out.  Returns how many there are.  clear
+ * empties the list (the objects become unreachable again) and returns how
+ * many it held. */
+long memgc_get_garbage(void **out, size_t n);
+long memgc_clear_garbage(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,6 +22,14 @@
  * object is live  <=>  its header is valid and MG_FLAG_LIVE is set.  Both
  * words are written by one store (mg_hdr_write), so that a thread stopped
  * at any instruction leaves a header whole.
+ * flags bit 1 (MG_FLAG_IGNORED): memgc_ignore()d, never reported or freed.
+ * flags bit 2 (MG_FLAG_OWN): allocated by glibc for one of memgc's own
+ * threads (its DTV): not counted as the program's, never reported or freed.
+ *
+ * gen is the object's generation (collect.c): 0 at birth, one up per
+ * collection survived, up to 2; 3 (MG_GEN_FROZEN) is memgc_freeze()'s
+ * permanent generation.  gen is written only while the world is stopped
+ * (a running thread may be freeing the object, and free rewrites the word).
  */
 #ifndef MG_HEADER_H
 #define MG_HEADER_H
@@ -45,23 +53,28 @@ struct mg_hdr {
 #define MG_HDR_FLAGS_SHIFT 56
 #define MG_HDR_CHECKED_MASK ((UINT64_C(1) << MG_HDR_GEN_SHIFT) - 1)
 #define MG_FLAG_LIVE 1u
+#define MG_FLAG_IGNORED 2u
+#define MG_FLAG_OWN 4u         /* memgc's own, made by glibc for a memgc thread */
+#define MG_GEN_FROZEN 3u
 
-extern uint64_t mg_hdr_secret;
+extern uint64_t mg_hdr_secret __attribute__((visibility("hidden")));
 
 static inline struct mg_hdr *mg_hdr_of(const void *user)
 {
 	return (struct mg_hdr *)((uintptr_t)user - sizeof(struct mg_hdr));
 }
 
+/* The checked bits of info (shifted past gen and flags), the address and
+ * the secret are summed, the site is put in above bit 31, and one
+ * multiply by an odd constant carries every bit of that into the upper
+ * half, which is kept.  A multiply keeps the lowest bit in which two
+ * inputs differ, so any change to the site, or to info above its bit 21,
+ * changes the check; any other change leaves it alone with odds of 2^-32. */
 static inline uint32_t mg_hdr_check(const void *user, uint64_t info, uint32_t site)
 {
-	uint64_t x = ((uintptr_t)user ^ mg_hdr_secret) +
-		     (info & MG_HDR_CHECKED_MASK) * UINT64_C(0x9e3779b97f4a7c15);
-	x ^= site;
-	x ^= x >> 31;
-	x *= UINT64_C(0xbf58476d1ce4e5b9);
-	x ^= x >> 29;
-	return (uint32_t)(x >> 32);
+	uint64_t x = ((uintptr_t)user ^ mg_hdr_secret) + (info << (64 - MG_HDR_GEN_SHIFT));
+	x ^= (uint64_t)site << 32;
+	return (uint32_t)((x * UINT64_C(0x9e3779b97f4a7c15)) >> 32);
 }
 
 static inline void mg_hdr_write(void *user, uint64_t size, unsigned lg_al,
@@ -101,6 +114,13 @@ static inline void mg_hdr_set_flags(void *user, unsigned flags)
 	struct mg_hdr *h = mg_hdr_of(user);
 	h->info = (h->info & ~(UINT64_C(0xff) << MG_HDR_FLAGS_SHIFT)) |
 		  (uint64_t)flags << MG_HDR_FLAGS_SHIFT;
+}
+
+/* Only while the world is stopped (see above). */
+static inline void mg_hdr_set_gen(void *user, unsigned gen)
+{
+	struct mg_hdr *h = mg_hdr_of(user);
+	h->info = (h->info & ~(UINT64_C(3) << MG_HDR_GEN_SHIFT)) | (uint64_t)gen << MG_HDR_GEN_SHIFT;
 }
 
 static inline uint64_t mg_hdr_size(const struct mg_hdr *h) { return h->info & MG_HDR_SIZE_MAX; }

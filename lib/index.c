@@ -55,14 +55,39 @@ static inline size_t granule(const void *p)
 	return ((uintptr_t)p - base) / MG_HDR;
 }
 
+/* The summaries first, then the bit: whoever finds the bit set can rely
+ * on its summaries, so a bit found set needs nothing more.  Most bits are
+ * found so (a stale bit from an earlier object at the same address), which
+ * makes this a plain load instead of an atomic read-modify-write on a
+ * cold line: a bit that goes stale is dropped only by mg_index_sweep,
+ * with the world stopped, and never for a live object. */
+static inline void set_one(const void *user, uintptr_t b, uint64_t *m0, uint8_t *m1, uint8_t *m2)
+{
+	size_t g = ((uintptr_t)user - b) / MG_HDR;
+	uint64_t bit = UINT64_C(1) << (g & 63);
+	if (__atomic_load_n(&m0[g >> 6], __ATOMIC_RELAXED) & bit)
+		return;
+	if (!m2[g >> 12])
+		m2[g >> 12] = 1;
+	if (!m1[g >> 6])
+		m1[g >> 6] = 1;
+	__atomic_fetch_or(&m0[g >> 6], bit, __ATOMIC_RELEASE);
+}
+
 void mg_index_set(const void *user)
 {
-	size_t g = granule(user);
-	__atomic_fetch_or(&l0[g >> 6], UINT64_C(1) << (g & 63), __ATOMIC_RELAXED);
-	if (!l1[g >> 6])
-		l1[g >> 6] = 1;
-	if (!l2[g >> 12])
-		l2[g >> 12] = 1;
+	set_one(user, base, l0, l1, l2);
+}
+
+/* The maps' addresses are read once: the stores to the summaries could
+ * alias them as far as the compiler knows. */
+void mg_index_set_many(void *const *users, size_t n)
+{
+	uintptr_t b = base;
+	uint64_t *m0 = l0;
+	uint8_t *m1 = l1, *m2 = l2;
+	for (size_t i = 0; i < n; i++)
+		set_one(__atomic_load_n(&users[i], __ATOMIC_RELAXED), b, m0, m1, m2);
 }
 
 bool mg_index_test(const void *user)
@@ -111,23 +136,28 @@ static inline long word_last(size_t w, unsigned b)
 	return m ? (long)(w * 64 + 63 - (unsigned)__builtin_clzll(m)) : -1;
 }
 
-/* The highest granule g' <= g with its L0 bit set, or -1. */
-static long prev_start(size_t g)
+/* The highest granule g' <= g with its L0 bit set, or -1; none below
+ * granule floor is looked for (the L0 word holding floor may still give
+ * one a little below it, which the caller rejects). */
+static long prev_start(size_t g, size_t floor)
 {
 	long r = word_last(g >> 6, g & 63);
 	if (r >= 0)
 		return r;
+	size_t f1 = floor >> 6, f2 = floor >> 12;
 	size_t j1 = g >> 6;              /* search L1 entries in [lo1, j1) */
 	size_t lo1 = j1 & ~(size_t)63;
 	for (;;) {
 		long k1;
-		while ((k1 = last_set(l1, lo1, j1)) >= 0) {
+		while ((k1 = last_set(l1, lo1 > f1 ? lo1 : f1, j1)) >= 0) {
 			r = word_last((size_t)k1, 63);
 			if (r >= 0)
 				return r;
 			j1 = (size_t)k1;   /* a stale summary byte: look lower */
 		}
-		long k2 = last_set(l2, 0, lo1 >> 6);
+		if ((lo1 >> 6) <= f2)
+			return -1;
+		long k2 = last_set(l2, f2, lo1 >> 6);
 		if (k2 < 0)
 			return -1;
 		lo1 = (size_t)k2 << 6;
@@ -141,8 +171,11 @@ void *mg_index_find(const void *a)
 	if ((uintptr_t)a < base + MG_HDR || (uintptr_t)a >= __atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE))
 		return NULL;
 	/* The nearest live start at or below a: objects are disjoint, so if it
-	 * does not hold a, no object does.  Stale starts are passed over. */
-	for (long s = prev_start(granule(a)); s >= 0; s = s ? prev_start((size_t)s - 1) : -1) {
+	 * does not hold a, no object does.  Stale starts are passed over.  No
+	 * object is larger than the largest extent: none starts further down. */
+	size_t span = __atomic_load_n(&mg_heap_max_extent, __ATOMIC_RELAXED) / MG_HDR + 1;
+	size_t g = granule(a), floor = g > span ? g - span : 0;
+	for (long s = prev_start(g, floor); s >= (long)floor; s = s ? prev_start((size_t)s - 1, floor) : -1) {
 		void *start = (void *)(base + (uintptr_t)s * MG_HDR);
 		if (!mg_hdr_live(start))
 			continue;
@@ -154,18 +187,22 @@ void *mg_index_find(const void *a)
 	return NULL;
 }
 
-/* The L1 and L2 entries over [base, mg_heap_bump): no object lies above. */
-static void used(size_t *n1, size_t *n2)
+/* The L1 and L2 entries that cover the mapped part of the region. */
+static void used_extent(size_t *n1, size_t *n2)
 {
-	size_t g = (__atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE) - base) / MG_HDR;
-	*n1 = g / 64 + 1;
-	*n2 = g / 4096 + 1;
+	size_t used = (__atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE) - base) / MG_HDR;
+	*n1 = used / 64 + 1;
+	*n2 = used / 4096 + 1;
+	if (*n1 > ngranules / 64 + 1)
+		*n1 = ngranules / 64 + 1;
+	if (*n2 > ngranules / 4096 + 1)
+		*n2 = ngranules / 4096 + 1;
 }
 
 int mg_index_foreach(int (*fn)(void *user, void *arg), void *arg)
 {
 	size_t n1, n2;
-	used(&n1, &n2);
+	used_extent(&n1, &n2);
 	for (size_t k2 = 0; k2 < n2; k2++) {
 		if (!l2[k2])
 			continue;
@@ -188,43 +225,15 @@ int mg_index_foreach(int (*fn)(void *user, void *arg), void *arg)
 	return 0;
 }
 
-/* Clears the L0 bits whose object is no longer live.  Only while no other
- * thread allocates (the world stopped, or a test): a concurrent allocation
- * could set a bit between the header read and the clear. */
-size_t mg_index_sweep(void)
+/* The sweep of mg_index_sweep_foreach and mg_index_trim.  With c, a word
+ * whose headers lie on pages neither present nor swapped is cleared
+ * without a read (such a page holds zeros, so no live header, and reading
+ * it would fault it in): the headers of a word's objects lie in
+ * [start - 16, start + 1008), one page or the end of the one before. */
+static size_t sweep(struct mg_os_backed *c, void (*fn)(void *user, void *arg), void *arg)
 {
 	size_t cleared = 0, n1, n2;
-	used(&n1, &n2);
-	for (size_t k1 = 0; k1 < n1; k1++) {
-		if (!l1[k1] || !l0[k1])
-			continue;
-		uint64_t m = l0[k1], keep = m;
-		while (m) {
-			unsigned b = (unsigned)__builtin_ctzll(m);
-			m &= m - 1;
-			if (!mg_hdr_live((void *)(base + (k1 * 64 + b) * MG_HDR))) {
-				keep &= ~(UINT64_C(1) << b);
-				cleared++;
-			}
-		}
-		l0[k1] = keep;
-	}
-	return cleared;
-}
-
-/* Sweeps the stale bits of the used part of the region, calling fn (when
- * not NULL) for each live object on the way, in address order; clears the
- * summary bytes over nothing, and drops the index pages left all zero.
- * Returns the bytes dropped.  Only with the world stopped (purge.c), after
- * mg_stats_sync_index: a stopped thread's own mg_index_set either has set
- * its L0 bit (then its L1 and L2 bytes stay, the word is not zero) or sets
- * all three when it runs again; an object whose header is not live yet is
- * still in its thread's log (stats.h), which sets the bit again.  fn may
- * drop the region's pages below the object it is given. */
-size_t mg_index_trim(struct mg_os_backed *c, int (*fn)(void *user, void *arg), void *arg)
-{
-	size_t n1, n2;
-	used(&n1, &n2);
+	used_extent(&n1, &n2);
 	for (size_t k2 = 0; k2 < n2; k2++) {
 		if (!l2[k2])
 			continue;
@@ -232,23 +241,23 @@ size_t mg_index_trim(struct mg_os_backed *c, int (*fn)(void *user, void *arg), v
 		for (size_t k1 = k2 << 6; k1 < (k2 << 6) + 64 && k1 < n1; k1++) {
 			if (!l1[k1])
 				continue;
-			/* The headers of a word's objects lie in [start - 16,
-			 * start + 1008): one page, or the end of the one before.
-			 * A page neither present nor swapped holds zeros, so no
-			 * live header (and is not read, not to fault it in). */
 			uint64_t m = l0[k1], keep = m;
 			uintptr_t start = base + k1 * 64 * MG_HDR;
-			if (!mg_os_backed(c, start - MG_HDR) &&
-			    !mg_os_backed(c, start + 63 * MG_HDR - MG_HDR))
+			if (c && m && !mg_os_backed(c, start - MG_HDR) &&
+			    !mg_os_backed(c, start + 62 * MG_HDR)) {
+				cleared += (size_t)__builtin_popcountll(m);
 				keep = m = 0;
+			}
 			while (m) {
 				unsigned b = (unsigned)__builtin_ctzll(m);
 				m &= m - 1;
 				void *u = (void *)(start + b * MG_HDR);
-				if (!mg_hdr_live(u))
+				if (!mg_hdr_live(u)) {
 					keep &= ~(UINT64_C(1) << b);
-				else if (fn)
+					cleared++;
+				} else if (fn) {
 					fn(u, arg);
+				}
 			}
 			if (keep != l0[k1])
 				l0[k1] = keep;
@@ -260,7 +269,37 @@ size_t mg_index_trim(struct mg_os_backed *c, int (*fn)(void *user, void *arg), v
 		if (!any)
 			l2[k2] = 0;
 	}
+	return cleared;
+}
+
+/* Clears the L0 bits whose object is no longer live, and calls fn (when
+ * not NULL) for each live object, in address order.  Only while no other
+ * thread allocates (the world stopped, or a test): a concurrent allocation
+ * could set a bit between the header read and the clear. */
+size_t mg_index_sweep_foreach(void (*fn)(void *user, void *arg), void *arg)
+{
+	return sweep(NULL, fn, arg);
+}
+
+/* mg_index_sweep_foreach for the purge (purge.c), with the world stopped,
+ * after mg_stats_sync_index: headers are read only on pages that are
+ * present or swapped (c), and the index pages left all zero are dropped;
+ * returns the bytes dropped.  A stopped thread's own mg_index_set either
+ * has set its L0 bit (then its L1 and L2 bytes stay, the word is not zero)
+ * or sets all three when it runs again; an object whose header is not
+ * live yet is still in its thread's log (stats.h), which sets the bit
+ * again.  fn may drop the region's pages below the object it is given. */
+size_t mg_index_trim(struct mg_os_backed *c, void (*fn)(void *user, void *arg), void *arg)
+{
+	size_t n1, n2;
+	sweep(c, fn, arg);
+	used_extent(&n1, &n2);
 	return mg_os_drop_zero(l0, n1 * 8, 0) + mg_os_drop_zero(l1, n1, 0) + mg_os_drop_zero(l2, n2, 0);
+}
+
+size_t mg_index_sweep(void)
+{
+	return mg_index_sweep_foreach(NULL, NULL);
 }
 
 /* Every object memgc's counters call live must be found by the index:

@@ -18,8 +18,10 @@
  *   1. mg_stats threads lock   2. mg_sites insert lock
  *   3. heap.c's rotate_lock (the arenas' slots)   4. jemalloc's own
  *   5. heap.c's region_lock (taken in jemalloc's extent hooks)
- *   6. the loader's (dl_iterate_phdr)   7. the world lock (world.c)
- * purge.c's purge_lock is taken alone, around a stop of the world.
+ *   6. the watch lock (watch.c)   7. the loader's (dl_iterate_phdr)
+ *   8. the world lock (world.c)
+ * purge.c's purge_lock is taken around a stop of the world, after
+ * collect.c's lock when a collection purges.
  */
 #ifndef MG_INTERNAL_H
 #define MG_INTERNAL_H
@@ -33,11 +35,18 @@
 
 #include "memgc.h"
 
+/* Everything declared from here on is hidden, so that the compiler
+ * reaches it directly (no GOT load before each global's use). */
+#pragma GCC visibility push(hidden)
 struct mg_thread;   /* stats.h: a thread's counters and jemalloc state */
+
 
 #define MG_HIDDEN __attribute__((visibility("hidden")))
 #define MG_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MG_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* For the malloc and free fast paths, which GCC would otherwise leave as
+ * calls once they pass its size limit for inlining. */
+#define MG_ALWAYS_INLINE inline __attribute__((always_inline))
 /* Initial-exec TLS: a new thread's first allocation must not reach the
  * dynamic loader through __tls_get_addr. */
 #define MG_TLS __thread __attribute__((tls_model("initial-exec")))
@@ -58,6 +67,33 @@ size_t mg_os_page(void);
 /* Reads up to n-1 bytes of a small file, NUL-terminated; length or -1. */
 ssize_t mg_os_read_file(const char *path, char *buf, size_t n);
 unsigned mg_os_ncpu(void);
+/* memgc's own mappings (every mg_os_map one): fn is called for each until
+ * it returns non-zero, which is returned.  Lock-free. */
+int mg_os_own_foreach(int (*fn)(uintptr_t start, size_t size, void *arg), void *arg);
+unsigned mg_os_own_lost(void);   /* own mappings the list had no room for */
+/* Reads the file at path through buf (size bytes; longer lines are cut)
+ * and calls fn per line (NUL-terminated, no newline) until it returns
+ * non-zero, which is returned; -1 when the file cannot be opened.  No
+ * malloc. */
+int mg_os_lines(const char *path, char *buf, size_t size, int (*fn)(char *line, void *arg),
+		void *arg);
+/* One mapping of /proc/self/maps. */
+struct mg_os_vma {
+	uintptr_t start, end;
+	char perms[5];          /* "rw-p" */
+	const char *path;       /* "" for anonymous, "[stack]", a file, ... */
+};
+/* Reads /proc/self/maps through buf (size bytes; longer lines are cut) and
+ * calls fn per mapping until it returns non-zero; returns that, or -1 when
+ * the file cannot be opened.  No malloc. */
+/* /proc/self/pagemap, or -1 */
+int mg_os_pagemap_open(void);
+/* Calls fn for the runs of [lo, hi) (anonymous memory) whose pages are
+ * present or swapped: the rest was never written and reads as zeros. */
+void mg_os_touched_runs(int fd, uintptr_t lo, uintptr_t hi,
+			void (*fn)(uintptr_t lo, uintptr_t hi));
+int mg_os_maps_foreach(char *buf, size_t size, int (*fn)(const struct mg_os_vma *v, void *arg),
+		       void *arg);
 
 /* Drops the resident pages of a range whose words are all 0 or pattern
  * (which then read as 0); only where nothing writes meanwhile (the world
@@ -110,6 +146,8 @@ int mg_out_flush(struct mg_out *o);                      /* 0, or -1 after any w
 /* ---- options.c: the one table of options ---- */
 enum mg_summary { MG_SUMMARY_NONE, MG_SUMMARY_STDERR, MG_SUMMARY_FILE };
 enum mg_on_error { MG_ON_ERROR_ABORT, MG_ON_ERROR_WARN };
+enum mg_mode { MG_MODE_ACCOUNT, MG_MODE_RECLAIM };
+enum mg_watch_mode { MG_WATCH_AUTO, MG_WATCH_OFF };
 struct mg_options {
 	bool help;
 	int on_error;             /* enum mg_on_error */
@@ -122,6 +160,14 @@ struct mg_options {
 	long arenas;
 	long report_top;
 	long stop_signal;         /* the signal that stops the world (world.c) */
+	int mode;                 /* enum mg_mode */
+	bool gc;                  /* automatic collections */
+	long gc_debug;            /* MEMGC_DEBUG_* at start */
+	bool interior;            /* interior pointers keep objects reachable */
+	bool leak_check;          /* a full collection at exit */
+	long exitcode;            /* exit status when it finds leaks; 0: unchanged */
+	long mark_stack;          /* mark stack entries */
+	int watch;                /* enum mg_watch_mode (watch.c) */
 	char report[256];         /* JSON report path, "" for none */
 	char summary[256];        /* "stderr", "none" or a path */
 };
@@ -139,6 +185,8 @@ int mg_options_size(const char *s, uint64_t *out);
 /* ---- index.c: which addresses start live objects ---- */
 int mg_index_init(uintptr_t base, size_t size);   /* 0 or -1 */
 void mg_index_set(const void *user);
+/* mg_index_set for each of users[0..n), none of them NULL. */
+void mg_index_set_many(void *const *users, size_t n);
 bool mg_index_test(const void *user);     /* an object was allocated at user */
 bool mg_index_live(const void *user);     /* ... and is live */
 /* The start of the live object whose [start, start+size) holds a, or NULL. */
@@ -149,16 +197,20 @@ int mg_index_foreach(int (*fn)(void *user, void *arg), void *arg);
 /* The number of live objects the maps reach (equal to the counters' live
  * objects when the threads are quiet). */
 size_t mg_index_check(void);
-/* Drops stale L0 bytes; only while no other thread allocates. */
+/* Drops stale L0 bits (and summary bytes over nothing); only while no
+ * other thread allocates.  Returns the bits dropped. */
 size_t mg_index_sweep(void);
+/* The same, calling fn for every live object on the way. */
+size_t mg_index_sweep_foreach(void (*fn)(void *user, void *arg), void *arg);
 /* Sweeps stale bits (calling fn, if not NULL, for each live object in
  * address order), clears empty summaries and drops the index pages left
  * all zero; returns the bytes dropped.  Only with the world stopped. */
-size_t mg_index_trim(struct mg_os_backed *c, int (*fn)(void *user, void *arg), void *arg);
+size_t mg_index_trim(struct mg_os_backed *c, void (*fn)(void *user, void *arg), void *arg);
 
 /* ---- heap.c: the region, the object arenas, alloc and free ---- */
 extern uintptr_t mg_heap_base, mg_heap_end;   /* reserved region */
 extern uintptr_t mg_heap_bump;                /* [base, bump) is mapped */
+extern size_t mg_heap_max_extent;             /* no object is larger */
 static inline bool mg_heap_owns(const void *p)
 {
 	return (uintptr_t)p - mg_heap_base < mg_heap_end - mg_heap_base;
@@ -208,6 +260,7 @@ int mg_heap_trim(struct mg_purge_stats *ps);
 uint64_t mg_heap_rtree_cleared(void);
 /* The base blocks of the object arenas (see heap.c); with the world stopped. */
 long mg_heap_pinned(struct mg_range *out, size_t cap);
+void mg_heap_disown(void *p);      /* a live object made for memgc by glibc */
 size_t mg_heap_usable_class(size_t n);         /* jemalloc's usable size for n */
 /* Memory for memgc itself: never from the object arenas, never scanned. */
 void *mg_heap_meta_alloc(size_t n);
@@ -227,6 +280,7 @@ void mg_heap_fork_child(void);
 void *mg_heap_boot_alloc(size_t n);
 bool mg_heap_boot_owns(const void *p);
 size_t mg_heap_boot_size(const void *p);
+void mg_heap_boot_range(uintptr_t *lo, uintptr_t *hi);    /* what it has handed out */
 
 /* ---- purge.c: the pages that hold nothing, back to the kernel ---- */
 /* Stops the world and drops the free pages of the region, the index and
@@ -249,6 +303,8 @@ void mg_stats_read(struct memgc_heap_stats *st);
 void mg_stats_counts(long counts[3]);
 void mg_stats_thresholds(long t[3]);
 void mg_stats_set_thresholds(const long t[3]);
+void mg_stats_collected(int gen);   /* resets the counts after a collection */
+void mg_stats_disown(size_t bytes, size_t usable);   /* an allocation that was memgc's */
 void mg_stats_error(void);
 void mg_stats_foreign_free(void);
 void mg_stats_fork_prepare(void);
@@ -280,6 +336,190 @@ bool mg_symtab_lookup(const char *path, uintptr_t ip, uintptr_t base, const char
 
 /* ---- world.c: stopping the world; its interface is lib/world.h ---- */
 
+/* ---- mark.c: conservative marking (see mark.c for the invariants) ---- */
+struct mg_world;
+/* Prepares a marking of generations 0..gen; 0, or -1 without memory. */
+int mg_mark_begin(int gen, bool interior_pointers);
+bool mg_mark_condemned(const void *user);   /* live object a collection may find unreachable */
+bool mg_mark_test(const void *user);
+void mg_mark_clear(const void *user);
+void mg_mark_word(uintptr_t v);             /* one root word */
+void mg_mark_word_interior(uintptr_t v);    /* one root word, interior pointers or not */
+void mg_mark_range(uintptr_t lo, uintptr_t hi);   /* the aligned words of [lo, hi) */
+void mg_mark_object(const void *user);      /* the words of a live object */
+void mg_mark_drain(void);                   /* scans until the mark stack is empty */
+uint64_t mg_mark_scanned(void);             /* bytes scanned since mg_mark_begin */
+uint64_t mg_mark_overflows(void);           /* mark stack overflows since start */
+size_t mg_mark_check(void);                 /* set mark bits: 0 between collections */
+size_t mg_mark_release(void);               /* drops its blank pages; with the world stopped */
+
+/* ---- roots.c: the roots of a collection ---- */
+int mg_roots_init(void);
+/* Marks from every root of the stopped world w (the caller's own stack and
+ * registers only if self_root); returns the bytes scanned. */
+uint64_t mg_roots_scan(const struct mg_world *w, bool self_root);
+/* 0, or EEXIST / ENOSPC / EFAULT (not readable memory). */
+int mg_roots_register(const void *start, size_t size);
+int mg_roots_unregister(const void *start);   /* 0 or ENOENT */
+/* For the calling thread's collections: its stack is a root from floor up
+ * (0: from where the world was stopped).  See MG_SELF_ROOT_CALL. */
+void mg_roots_self_floor(uintptr_t floor);
+void mg_roots_lock(void);      /* held by the collector across the stop */
+void mg_roots_unlock(void);
+void mg_roots_own_thread(void);        /* the calling thread is memgc's: not a root */
+void mg_roots_own_thread_exit(void);
+bool mg_roots_is_own(pid_t tid);
+void mg_roots_thread_exit(void);       /* the calling thread is exiting: its stack dies */
+void mg_roots_fork_child(void);
+
+/* ---- cycles.c: the unreachable, classified ---- */
+enum mg_leak_kind { MG_LEAK_DIRECT, MG_LEAK_INDIRECT, MG_LEAK_CYCLE };
+#define MG_CYCLE_SITES 8
+struct mg_leak_group {
+	int kind;               /* enum mg_leak_kind */
+	uint32_t site;          /* direct, indirect: the site; cycle: its largest member's */
+	uint64_t objects, bytes;
+	uint32_t nsites;        /* cycle: distinct member sites kept in sites[] */
+	uint32_t sites[MG_CYCLE_SITES];
+};
+struct mg_leaks {
+	bool checked;
+	uint64_t objects, bytes;
+	uint64_t direct_objects, direct_bytes;
+	uint64_t indirect_objects, indirect_bytes;
+	uint64_t cycles, cycle_objects, cycle_bytes;
+	struct mg_leak_group *groups;    /* largest first; mg_os_map'd */
+	size_t ngroups, groups_cap;
+};
+/* Classifies the unreachable objects objs[0..n) (sorted by address, none
+ * freed while this runs) into out, replacing what it held.  0, or -1
+ * without memory (then out->checked is false). */
+int mg_cycles_classify(void *const *objs, size_t n, struct mg_leaks *out);
+
+/* ---- collect.c: collections, the collector thread, the gc API state ---- */
+/* Calls fn(arg) so that a collection it makes on this thread takes the
+ * caller's stack from the caller's frame up: __builtin_unwind_init() spills
+ * the caller's callee-saved registers into this frame, and the floor is
+ * the frame of a function called from here.  Defined in collect.c. */
+long mg_collect_as_caller(long (*fn)(long arg), long arg);
+struct mg_collect_result {
+	int gen;
+	uint64_t found_objects, found_bytes;   /* unreachable objects found */
+	uint64_t freed_objects, freed_bytes;   /* of those, freed (mode=reclaim) */
+	uint64_t pause_ns, total_ns, scanned_bytes;
+};
+void mg_collect_init(void);
+/* Collects generations 0..gen now, on the calling thread; after a
+ * generation-2 collection every arena is purged.  self_root: the calling
+ * thread's own stack and registers are roots (memgc_collect); false for
+ * memgc's own threads.  0, or -1 with errno EAGAIN (the world could not be
+ * stopped) or EDEADLK (inside a collection callback). */
+int mg_collect(int gen, bool self_root, struct mg_collect_result *r);
+void mg_collect_stats(struct memgc_gc_stats st[3]);
+/* Called first by every thread memgc starts (collector, control server,
+ * timeline): its stack and registers are never roots, and it must not hold
+ * pointers to program objects across a stop. */
+void mg_collect_own_thread(void);
+/* count[0] passed threshold[0]: wakes the collector thread.  Called inside
+ * malloc: never collects there. */
+void mg_collect_wake(void);
+/* The exit leak check: a full collection that frees nothing, classified. */
+const struct mg_leaks *mg_collect_leak_check(void);
+const struct mg_leaks *mg_collect_leaks(void);    /* its result, or NULL */
+bool mg_collect_enabled(void);
+void mg_collect_enable(bool on);
+/* memgc_collect(): the unreachable objects found, or -1 (errno set). */
+long mg_collect_found(int gen);
+int mg_collect_debug(int set);          /* sets when set >= 0; returns the flags */
+/* Adds or removes a callback: 0, or EEXIST / ENOSPC / ENOENT. */
+int mg_collect_callback(memgc_callback fn, void *arg, bool add);
+/* The garbage list: copies up to n into out, empties it if clear; returns
+ * how many it held. */
+long mg_collect_garbage(void **out, size_t n, bool clear);
+int mg_collect_freeze(bool freeze);     /* 0, or -1 with errno EAGAIN */
+int mg_collect_ignore(void *user);      /* user: a live object */
+bool mg_collect_has_ignored(void);
+long mg_collect_garbage_count(void);
+long mg_collect_freeze_count(void);
+void mg_collect_fork_prepare(void);
+void mg_collect_fork_parent(void);
+void mg_collect_fork_child(void);
+/* ---- watch.c: the kernel write watch (userfaultfd, PAGEMAP_SCAN) ----
+ * Which pages of the watched ranges were written since the last scan, and
+ * per generation g, since the last collection of a generation >= g (the
+ * record g: what a generation-g collection reads of older memory).  Every
+ * scan re-arms what it reports and adds it to the three records.  A page
+ * is reported by the first scan after any write to it: by a thread, by the
+ * kernel (read(2) into it), or by a parent's copy-on-write; watch.c's
+ * opening lists what is not seen (writes through another mapping, DMA).
+ * Reported pages were written while mapped, or are counted written: the
+ * caller reads only what is mapped readable now (the heap's [mg_heap_base,
+ * mg_heap_bump) always is).  Register what is mapped and in use: the first
+ * scan of a range reports all of it and arming fills in its page tables (8
+ * bytes per page), so never a PROT_NONE reserve.
+ * Locking: add, remove, move, note_written, stats and init take the watch
+ * lock; the _locked calls expect the caller to hold it (mg_watch_lock),
+ * taken before the world is stopped.  Nothing here calls malloc. */
+#define MG_WATCH_GENS 3
+/* A run of pages [start, end); non-zero stops the calls. */
+typedef int (*mg_watch_fn)(uintptr_t start, uintptr_t end, void *arg);
+struct mg_watch_stats {
+	uint64_t ranges, bytes;      /* watched now */
+	uint64_t updates;            /* mg_watch_scan_locked calls */
+	uint64_t scans;              /* PAGEMAP_SCAN calls that re-arm */
+	uint64_t scan_ns;            /* time in mg_watch_scan_locked */
+	uint64_t reported;           /* pages the kernel reported written */
+	uint64_t noted;              /* pages counted written by add, move, note_written */
+	uint64_t late;               /* mappings found unregistered in a range, registered */
+	uint64_t unwatched;          /* pages counted written as they could not be armed */
+	uint64_t lost;               /* pages no record could take (no memory) */
+	uint64_t record_pages[MG_WATCH_GENS];   /* pages in each record now */
+};
+/* Opens the watch unless watch=off: 0 when on; -1 when off, and
+ * mg_watch_why() says why.  Idempotent.  Call after the options. */
+int mg_watch_init(void);
+bool mg_watch_on(void);
+/* "on", or "off: <reason>" (watch=off, ENOSYS, EPERM, a feature missing). */
+const char *mg_watch_why(void);
+/* Registers [addr, addr + len) (rounded out to pages) and counts it all
+ * written.  0, or -1 with errno: EOPNOTSUPP (watch off), EINVAL (nothing
+ * mapped there, or a mapping userfaultfd refuses), EBUSY (another
+ * userfaultfd has it), ENOMEM.  On -1 the range is not watched: scan it in
+ * full every time. */
+int mg_watch_add(const void *addr, size_t len);
+/* Stops watching [addr, addr + len) and drops its pages from the records
+ * (call it before unmapping).  0, or -1 (EOPNOTSUPP, EINVAL, ENOMEM). */
+int mg_watch_remove(const void *addr, size_t len);
+/* After mremap(old, old_len, new_len, ..., new): the old range forgotten,
+ * the new one watched and counted written.  0, or -1 as mg_watch_add. */
+int mg_watch_move(const void *old, size_t old_len, const void *new, size_t new_len);
+/* Counts [addr, addr + len) written in every record (pages whose content
+ * changed in a way the kernel does not report). */
+void mg_watch_note_written(const void *addr, size_t len);
+/* Reads and re-arms the written pages of the watched part of [addr,
+ * addr + len), adds them to the three records and calls fn (may be NULL)
+ * on each run; a mapping found unregistered inside a watched range is
+ * registered and counted written.  Returns the pages counted, -1 when the
+ * watch is off (then scan everything). */
+long mg_watch_scan_locked(const void *addr, size_t len, mg_watch_fn fn, void *arg);
+long mg_watch_update_locked(void);     /* mg_watch_scan_locked of every range */
+/* Calls fn on the runs of record gen, in address order; fn's first
+ * non-zero value (keep it positive), or 0; -1 when the watch is off or the
+ * record is incomplete (then scan everything older). */
+int mg_watch_foreach_locked(int gen, mg_watch_fn fn, void *arg);
+/* After a collection of generation gen: records 0..gen emptied. */
+void mg_watch_consume_locked(int gen);
+void mg_watch_lock(void);
+void mg_watch_unlock(void);
+void mg_watch_stats(struct mg_watch_stats *st);
+/* Checks watch.c's invariants; the number of violations, each logged. */
+int mg_watch_check(void);
+/* In a forked child: a new lock, the child's own descriptors, its ranges
+ * registered again and counted written; or the watch off when another
+ * thread held the lock at fork.  (A child that skips it reopens at its
+ * first scan.)  No prepare step: see watch.c. */
+void mg_watch_fork_child(void);
+
 /* ---- report.c: the exit report, text and JSON ---- */
 void mg_report_init(void);      /* at start-up: remembers what stderr is */
 /* The reports due at exit; the text summary goes to stderr only if fd 2 is
@@ -289,5 +529,7 @@ int mg_report_json_path(const char *path);
 void mg_report_text(int fd);
 /* Expands "%p" to the pid into out; returns 0 or -1 when it does not fit. */
 int mg_report_path(const char *pattern, char *out, size_t n);
+
+#pragma GCC visibility pop
 
 #endif /* MG_INTERNAL_H */

@@ -11,11 +11,13 @@
 
 #include <jemalloc/jemalloc.h>
 
+extern const char *mg_je_malloc_conf;   /* jemalloc's malloc_conf (heap.c) */
 void *mg_je_malloc(size_t size);
 void *mg_je_mallocx(size_t size, int flags);
 void *mg_je_rallocx(void *ptr, size_t size, int flags);
 size_t mg_je_xallocx(void *ptr, size_t size, size_t extra, int flags);
 size_t mg_je_sallocx(const void *ptr, int flags);
+void mg_je_free(void *ptr);
 void mg_je_dallocx(void *ptr, int flags);
 void mg_je_sdallocx(void *ptr, size_t size, int flags);
 size_t mg_je_nallocx(size_t size, int flags);

@@ -33,6 +33,8 @@ struct opt {
 };
 
 static const char *const on_error_choices[] = { "abort", "warn", NULL };
+static const char *const mode_choices[] = { "account", "reclaim", NULL };
+static const char *const watch_choices[] = { "auto", "off", NULL };
 
 #define OFF(f) offsetof(struct mg_options, f)
 static const struct opt table[] = {
@@ -66,6 +68,22 @@ static const struct opt table[] = {
 	  "region bytes an object arena takes before a fresh one replaces it; 0: never" },
 	{ "stop_signal", OPT_LONG, OFF(stop_signal), "39", 34, 64, NULL,
 	  "real-time signal that stops the threads for a scan; 39 is SIGRTMIN+5" },
+	{ "mode", OPT_ENUM, OFF(mode), "account", 0, 0, mode_choices,
+	  "what collections do with unreachable objects: account (report) or reclaim (free)" },
+	{ "gc", OPT_BOOL, OFF(gc), "1", 0, 1, NULL,
+	  "automatic collections on a memgc thread when count[0] passes threshold0" },
+	{ "gc_debug", OPT_LONG, OFF(gc_debug), "0", 0, 63, NULL,
+	  "MEMGC_DEBUG_* flags at start: 1 stats, 2 collectable, 4 uncollectable, 32 saveall" },
+	{ "interior", OPT_BOOL, OFF(interior), "1", 0, 1, NULL,
+	  "pointers into the middle of an object keep it reachable" },
+	{ "leak_check", OPT_BOOL, OFF(leak_check), "1", 0, 1, NULL,
+	  "a full collection at exit, its unreachable objects reported as leaks" },
+	{ "exitcode", OPT_LONG, OFF(exitcode), "0", 0, 255, NULL,
+	  "exit status when the exit leak check finds leaks; 0 leaves it alone" },
+	{ "mark_stack", OPT_LONG, OFF(mark_stack), "1048576", 16, 1L << 30, NULL,
+	  "mark stack entries; past them marking rescans (slower, never wrong)" },
+	{ "watch", OPT_ENUM, OFF(watch), "auto", 0, 0, watch_choices,
+	  "kernel write watch for young collections: auto (where the kernel allows) or off" },
 };
 #define NOPTS (sizeof table / sizeof table[0])
 

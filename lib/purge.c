@@ -5,7 +5,8 @@
  * jemalloc never gives back:
  *   - the free pages of slabs that still hold a live object (a slab is one
  *     extent: jemalloc keeps it whole while one region is in use),
- *   - the index pages over freed objects (index.c),
+ *   - the index pages over freed objects (index.c), and the collector's
+ *     mark stack and blank mark bitmap between collections (mark.c),
  *   - the pages of jemalloc's own metadata outside the region (the rtree
  *     leaves of the extents it had, the automatic arenas) that its
  *     deallocations left all zero.
@@ -84,7 +85,7 @@ static void drop_gap(struct walk *w, uintptr_t lo, uintptr_t hi)
 }
 
 /* Objects come in address order (mg_index_trim). */
-static int walk_one(void *user, void *arg)
+static void walk_one(void *user, void *arg)
 {
 	struct walk *w = arg;
 	uintptr_t lo, hi;
@@ -99,7 +100,6 @@ static int walk_one(void *user, void *arg)
 	}
 	if (hi > w->done)
 		w->done = hi;
-	return 0;
 }
 
 /* jemalloc's own mappings: its deallocations leave zeros, and in the rtree
@@ -129,6 +129,7 @@ static int stopped(struct mg_world *wd, void *arg)
 	mg_os_dropper_close(&w.drop);
 	mg_os_backed_close(&backed);
 	mg_os_je_foreach(drop_zero_one, &ps->dropped_meta);
+	ps->dropped_meta += mg_mark_release();
 	ps->live_page_bytes = w.live_pages * w.page;
 	ps->madvise_calls = w.drop.calls;
 	return 0;

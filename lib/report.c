@@ -34,7 +34,7 @@ static int count_object(void *user, void *arg)
 	struct snapshot *s = arg;
 	const struct mg_hdr *h = mg_hdr_of(user);
 	uint32_t id = mg_hdr_site(h);
-	if (id < s->nsites) {
+	if (id < s->nsites && !(mg_hdr_flags(h) & MG_FLAG_OWN)) {
 		s->objs[id]++;
 		s->bytes[id] += mg_hdr_size(h);
 	}
@@ -153,6 +153,55 @@ static void text(struct mg_out *o, const struct snapshot *s)
 	}
 }
 
+static const char *const kind_name[] = { "direct", "indirect", "cycle" };
+
+static void text_collector(struct mg_out *o)
+{
+	struct memgc_gc_stats st[3];
+	char a[32];
+	mg_collect_stats(st);
+	mg_out_printf(o, "memgc:   collections %llu %llu %llu (mode %s%s), unreachable found %llu, freed %llu, "
+		      "longest pause %.3f ms\n",
+		      (unsigned long long)st[0].collections, (unsigned long long)st[1].collections,
+		      (unsigned long long)st[2].collections,
+		      mg_opt.mode == MG_MODE_RECLAIM ? "reclaim" : "account",
+		      mg_collect_enabled() ? "" : ", automatic off",
+		      (unsigned long long)(st[0].collected + st[0].uncollectable + st[1].collected +
+					   st[1].uncollectable + st[2].collected + st[2].uncollectable),
+		      (unsigned long long)(st[0].collected + st[1].collected + st[2].collected),
+		      (double)(st[0].max_pause_ns > st[1].max_pause_ns
+			       ? (st[0].max_pause_ns > st[2].max_pause_ns ? st[0].max_pause_ns : st[2].max_pause_ns)
+			       : (st[1].max_pause_ns > st[2].max_pause_ns ? st[1].max_pause_ns : st[2].max_pause_ns)) / 1e6);
+	const struct mg_leaks *l = mg_collect_leaks();
+	if (!l)
+		return;
+	if (!l->objects) {
+		mg_out_printf(o, "memgc:   leak check: no leaks\n");
+		return;
+	}
+	mg_out_printf(o, "memgc:   leak check: %s in %llu objects: direct %llu (%llu B), indirect %llu (%llu B), "
+		      "%llu cycles of %llu objects (%llu B)\n", human(l->bytes, a, sizeof a),
+		      (unsigned long long)l->objects, (unsigned long long)l->direct_objects,
+		      (unsigned long long)l->direct_bytes, (unsigned long long)l->indirect_objects,
+		      (unsigned long long)l->indirect_bytes, (unsigned long long)l->cycles,
+		      (unsigned long long)l->cycle_objects, (unsigned long long)l->cycle_bytes);
+	size_t top = l->ngroups < (size_t)mg_opt.report_top ? l->ngroups : (size_t)mg_opt.report_top;
+	for (size_t i = 0; i < top; i++) {
+		const struct mg_leak_group *g = &l->groups[i];
+		if (g->kind == MG_LEAK_CYCLE)
+			mg_out_printf(o, "memgc:   cycle of %llu objects, %s, allocated at\n",
+				      (unsigned long long)g->objects, human(g->bytes, a, sizeof a));
+		else
+			mg_out_printf(o, "memgc:   %s leak of %s in %llu objects, allocated at\n",
+				      kind_name[g->kind], human(g->bytes, a, sizeof a),
+				      (unsigned long long)g->objects);
+		site_line(o, "memgc:       ", g->site);
+	}
+	if (top < l->ngroups)
+		mg_out_printf(o, "memgc:   ... %zu more groups (report_top=%ld)\n", l->ngroups - top,
+			      mg_opt.report_top);
+}
+
 void mg_report_text(int fd)
 {
 	struct snapshot s;
@@ -160,6 +209,7 @@ void mg_report_text(int fd)
 	take(&s);
 	mg_out_init(&o, fd);
 	text(&o, &s);
+	text_collector(&o);
 	mg_out_flush(&o);
 	drop(&s);
 }
@@ -180,6 +230,64 @@ static void json_frames(struct mg_out *o, uint32_t id)
 		mg_out_printf(o, ", \"module_offset\": \"0x%zx\"}", (size_t)mo);
 	}
 	mg_out_printf(o, "]");
+}
+
+static void json_gen(struct mg_out *o, const struct memgc_gc_stats *g)
+{
+	mg_out_printf(o, "{\"collections\": %llu, \"collected\": %llu, \"uncollectable\": %llu, "
+		      "\"collected_bytes\": %llu, \"uncollectable_bytes\": %llu, \"pause_ns\": %llu, "
+		      "\"max_pause_ns\": %llu, \"total_ns\": %llu, \"scanned_bytes\": %llu}",
+		      (unsigned long long)g->collections, (unsigned long long)g->collected,
+		      (unsigned long long)g->uncollectable, (unsigned long long)g->collected_bytes,
+		      (unsigned long long)g->uncollectable_bytes, (unsigned long long)g->pause_ns,
+		      (unsigned long long)g->max_pause_ns, (unsigned long long)g->total_ns,
+		      (unsigned long long)g->scanned_bytes);
+}
+
+static void json_collector(struct mg_out *o)
+{
+	struct memgc_gc_stats st[3];
+	mg_collect_stats(st);
+	mg_out_printf(o, " \"collector\": {\"mode\": \"%s\", \"enabled\": %s, \"generations\": [",
+		      mg_opt.mode == MG_MODE_RECLAIM ? "reclaim" : "account",
+		      mg_collect_enabled() ? "true" : "false");
+	for (int i = 0; i < 3; i++) {
+		mg_out_printf(o, "%s", i ? ", " : "");
+		json_gen(o, &st[i]);
+	}
+	mg_out_printf(o, "], \"freeze_count\": %ld, \"garbage\": %ld},\n",
+		      mg_collect_freeze_count(), mg_collect_garbage_count());
+	const struct mg_leaks *l = mg_collect_leaks();
+	if (!l) {
+		mg_out_printf(o, " \"leaks\": {\"checked\": false},\n");
+		return;
+	}
+	mg_out_printf(o, " \"leaks\": {\"checked\": true, \"objects\": %llu, \"bytes\": %llu,\n"
+		      "  \"direct\": {\"objects\": %llu, \"bytes\": %llu}, "
+		      "\"indirect\": {\"objects\": %llu, \"bytes\": %llu},\n"
+		      "  \"cycles\": {\"count\": %llu, \"objects\": %llu, \"bytes\": %llu},\n  \"groups\": [",
+		      (unsigned long long)l->objects, (unsigned long long)l->bytes,
+		      (unsigned long long)l->direct_objects, (unsigned long long)l->direct_bytes,
+		      (unsigned long long)l->indirect_objects, (unsigned long long)l->indirect_bytes,
+		      (unsigned long long)l->cycles, (unsigned long long)l->cycle_objects,
+		      (unsigned long long)l->cycle_bytes);
+	size_t top = l->ngroups < (size_t)mg_opt.report_top ? l->ngroups : (size_t)mg_opt.report_top;
+	for (size_t i = 0; i < top; i++) {
+		const struct mg_leak_group *g = &l->groups[i];
+		mg_out_printf(o, "%s\n   {\"kind\": \"%s\", \"objects\": %llu, \"bytes\": %llu, ",
+			      i ? "," : "", kind_name[g->kind], (unsigned long long)g->objects,
+			      (unsigned long long)g->bytes);
+		if (g->kind == MG_LEAK_CYCLE) {
+			mg_out_printf(o, "\"length\": %llu, \"sites\": [", (unsigned long long)g->objects);
+			for (uint32_t k = 0; k < g->nsites; k++)
+				mg_out_printf(o, "%s%u", k ? ", " : "", g->sites[k]);
+			mg_out_printf(o, "], ");
+		}
+		mg_out_printf(o, "\"site\": %u, \"frames\": ", g->site);
+		json_frames(o, g->site);
+		mg_out_printf(o, "}");
+	}
+	mg_out_printf(o, "]},\n");
 }
 
 static void json(struct mg_out *o, const struct snapshot *s)
@@ -216,6 +324,7 @@ static void json(struct mg_out *o, const struct snapshot *s)
 	mg_out_printf(o, " \"gc\": {\"count\": [%ld, %ld, %ld], \"threshold\": [%ld, %ld, %ld]},\n",
 		      s->count[0], s->count[1], s->count[2],
 		      s->threshold[0], s->threshold[1], s->threshold[2]);
+	json_collector(o);
 	mg_out_printf(o, " \"top_sites\": [");
 	for (int i = 0; i < s->ntop; i++) {
 		uint32_t id = s->top[i];

@@ -147,14 +147,14 @@ uint32_t mg_sites_capture(struct mg_thread *t, void *ra)
 		}
 	}
 	uint64_t h = hash_frames(f, depth);
-	uint64_t key = mg_opt.stack_depth == 1 ? (uint64_t)(uintptr_t)ra : h;
-	struct mg_site_cache *c = mg_stats_site_slot(t, key);
-	if (c->key == key)
-		return c->id;
+	uint64_t key = mg_opt.stack_depth == 1 ? (uint64_t)(uintptr_t)ra : h | MG_SITE_KEY_DEEP;
+	unsigned slot = mg_stats_site_slot(key);
+	if (t->site_key[slot] == key)
+		return t->site_id[slot];
 	uint32_t id = intern(h, f, depth);
 	if (id != MG_SITE_OVERFLOW) {
-		c->key = key;
-		c->id = id;
+		t->site_key[slot] = key;
+		t->site_id[slot] = id;
 	}
 	return id;
 }

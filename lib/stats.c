@@ -5,11 +5,14 @@
  * published globals:
  *   live_*   == sum over blocks of their flushed deltas
  *   peak_*   >= every value live_* has had at a flush (exact for one thread)
- *   count[0] == allocations minus deallocations since the last generation-0
- *              collection, less the blocks' pending deltas; read clamped at 0
- *              (mg_stats_counts).  Not clamped at a flush: blocks publish out
- *              of order, and a free flushed before its allocation would be
- *              lost, leaving count[0] above the objects really allocated.
+ *   count[0] == allocations minus deallocations of generation-0 objects
+ *              since the last collection, less the blocks' unpublished parts;
+ *              read clamped at 0 (mg_stats_counts).  Freeing an object that
+ *              survived a collection does not lower it (CPython's count[0]
+ *              never goes below 0: a collection is not owed to the
+ *              deallocation of objects it already looked at).  Not clamped
+ *              at a flush: blocks publish out of order, and a free flushed
+ *              before its allocation would be lost.
  * Blocks are linked once and never unlinked, so readers walk the list
  * without a lock; threads_lock only guards taking and giving back a block.
  */
@@ -18,7 +21,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "stats.h"
+#include "heap.h"
 
 MG_TLS struct mg_thread *mg_stats_tls;
 
@@ -49,7 +52,7 @@ static void atomic_max(int64_t *p, int64_t v)
 }
 
 static void publish(int64_t objs, int64_t bytes, int64_t usable,
-		    int64_t max_objs, int64_t max_bytes, int64_t max_usable)
+		    int64_t max_objs, int64_t max_bytes, int64_t max_usable, int64_t count)
 {
 	int64_t o = __atomic_fetch_add(&g.live_objs, objs, __ATOMIC_RELAXED);
 	int64_t b = __atomic_fetch_add(&g.live_bytes, bytes, __ATOMIC_RELAXED);
@@ -57,19 +60,35 @@ static void publish(int64_t objs, int64_t bytes, int64_t usable,
 	atomic_max(&g.peak_objs, o + max_objs);
 	atomic_max(&g.peak_bytes, b + max_bytes);
 	atomic_max(&g.peak_usable, u + max_usable);
-	if (objs)
-		__atomic_add_fetch(&g.count[0], (long)objs, __ATOMIC_RELAXED);
+	if (count) {
+		long c = __atomic_add_fetch(&g.count[0], (long)count, __ATOMIC_RELAXED);
+		long t = __atomic_load_n(&g.threshold[0], __ATOMIC_RELAXED);
+		if (MG_UNLIKELY(c > t) && t > 0)
+			mg_collect_wake();
+	}
 }
 
 static void publish_pending(struct mg_thread *t)
 {
 	if (t->shared)
 		return;
-	publish(t->pend_objs, t->pend_bytes, t->pend_usable,
-		t->max_objs, t->max_bytes, t->max_usable);
-	t->pend_objs = t->pend_bytes = t->pend_usable = 0;
-	t->max_objs = t->max_bytes = t->max_usable = 0;
-	t->pend_ops = 0;
+	int64_t o = t->live_objs, b = t->live_bytes, u = t->live_usable, of = t->old_frees;
+	publish(o - t->base_objs, b - t->base_bytes, u - t->base_usable,
+		t->max_objs - t->base_objs, t->max_bytes - t->base_bytes,
+		t->max_usable - t->base_usable, (o - t->base_objs) + (of - t->base_old_frees));
+	t->base_old_frees = of;
+	t->base_objs = t->max_objs = o;
+	t->base_bytes = t->max_bytes = b;
+	t->base_usable = t->max_usable = u;
+	t->flush_in = MG_FLUSH_OPS;
+}
+
+void mg_stats_catch_up(struct mg_thread *t)
+{
+	if (__atomic_load_n(&t->log_len, __ATOMIC_RELAXED) == MG_LOG_CAP)
+		mg_stats_log_drain(t);
+	if (t->flush_in == 0)
+		mg_stats_flush(t);
 }
 
 /* Every MG_FLUSH_OPS operations (stats.h): also the moment the thread
@@ -85,8 +104,7 @@ void mg_stats_flush(struct mg_thread *t)
 void mg_stats_log_drain(struct mg_thread *t)
 {
 	uint32_t n = __atomic_load_n(&t->log_len, __ATOMIC_ACQUIRE);
-	for (uint32_t i = 0; i < n; i++)
-		mg_index_set(__atomic_load_n(&t->log[i], __ATOMIC_RELAXED));
+	mg_index_set_many(t->log, n);
 	__atomic_store_n(&t->log_len, 0, __ATOMIC_RELEASE);
 }
 
@@ -96,33 +114,29 @@ void mg_stats_sync_index(void)
 {
 	for (struct mg_thread *t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE); t; t = t->next) {
 		uint32_t n = __atomic_load_n(&t->log_len, __ATOMIC_ACQUIRE);
-		for (uint32_t i = 0; i < n && i < MG_LOG_CAP; i++) {
-			void *u = __atomic_load_n(&t->log[i], __ATOMIC_RELAXED);
-			if (u)
-				mg_index_set(u);
-		}
+		mg_index_set_many(t->log, n < MG_LOG_CAP ? n : MG_LOG_CAP);
 	}
 }
 
+/* The shared block's counts change with atomics and go to the globals at
+ * once; objs is +1 (allocation), -1 (free) or 0 (resize). */
 void mg_stats_shared_update(struct mg_thread *t, int64_t objs, int64_t bytes,
-			    int64_t usable, uint64_t in_bytes, uint64_t in_usable)
+			    int64_t usable, uint64_t in_bytes, int64_t count)
 {
-	if (objs > 0) {
+	if (objs > 0)
 		__atomic_add_fetch(&t->allocs, 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&t->bytes_in, in_bytes, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&t->usable_in, in_usable, __ATOMIC_RELAXED);
-	} else if (objs < 0) {
-		__atomic_add_fetch(&t->frees, 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&t->bytes_out, (uint64_t)-bytes, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&t->usable_out, (uint64_t)-usable, __ATOMIC_RELAXED);
-	}
+	__atomic_add_fetch(&t->bytes_in, in_bytes, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&t->live_objs, objs, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&t->live_bytes, bytes, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&t->live_usable, usable, __ATOMIC_RELAXED);
 	publish(objs, bytes, usable, objs > 0 ? objs : 0, bytes > 0 ? bytes : 0,
-		usable > 0 ? usable : 0);
+		usable > 0 ? usable : 0, count);
 }
 
 static void thread_exit(void *v)
 {
 	struct mg_thread *t = v;
+	mg_roots_thread_exit();
 	publish_pending(t);
 	mg_stats_log_drain(t);
 	mg_heap_thread_detach(t);
@@ -159,12 +173,13 @@ struct mg_thread *mg_stats_attach(void)
 	}
 	t->in_use = 1;
 	if (fresh) {
+		t->flush_in = MG_FLUSH_OPS;
 		t->next = threads;
 		__atomic_store_n(&threads, t, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&threads_lock);
 	mg_heap_thread_attach(t, fresh);
-	memset(t->sites, 0, sizeof t->sites);  /* the site table may differ after a fork */
+	memset(t->site_key, 0, sizeof t->site_key);  /* the site table may differ after a fork */
 	mg_stats_tls = t;
 	if (have_key)
 		pthread_setspecific(thread_key, t);
@@ -177,22 +192,22 @@ void mg_stats_read(struct memgc_heap_stats *st)
 	if (self)
 		publish_pending(self);
 	memset(st, 0, sizeof *st);
-	uint64_t usable_in = 0, usable_out = 0, bytes_out = 0;
+	int64_t live_objs = 0, live_bytes = 0, live_usable = 0;
 	const struct mg_thread *t = &shared_block;
 	for (int pass = 0; pass < 2; pass++) {
 		for (; t; t = pass ? t->next : NULL) {
 			st->allocations += __atomic_load_n(&t->allocs, __ATOMIC_RELAXED);
-			st->deallocations += __atomic_load_n(&t->frees, __ATOMIC_RELAXED);
 			st->allocated_bytes += __atomic_load_n(&t->bytes_in, __ATOMIC_RELAXED);
-			bytes_out += __atomic_load_n(&t->bytes_out, __ATOMIC_RELAXED);
-			usable_in += __atomic_load_n(&t->usable_in, __ATOMIC_RELAXED);
-			usable_out += __atomic_load_n(&t->usable_out, __ATOMIC_RELAXED);
+			live_objs += __atomic_load_n(&t->live_objs, __ATOMIC_RELAXED);
+			live_bytes += __atomic_load_n(&t->live_bytes, __ATOMIC_RELAXED);
+			live_usable += __atomic_load_n(&t->live_usable, __ATOMIC_RELAXED);
 		}
 		t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE);
 	}
-	st->live_objects = st->allocations - st->deallocations;
-	st->live_bytes = st->allocated_bytes - bytes_out;
-	st->live_usable_bytes = usable_in - usable_out;
+	st->live_objects = (uint64_t)live_objs;
+	st->deallocations = st->allocations - st->live_objects;
+	st->live_bytes = (uint64_t)live_bytes;
+	st->live_usable_bytes = (uint64_t)live_usable;
 	int64_t po = __atomic_load_n(&g.peak_objs, __ATOMIC_RELAXED);
 	int64_t pb = __atomic_load_n(&g.peak_bytes, __ATOMIC_RELAXED);
 	int64_t pu = __atomic_load_n(&g.peak_usable, __ATOMIC_RELAXED);
@@ -206,12 +221,24 @@ void mg_stats_read(struct memgc_heap_stats *st)
 	st->sites = mg_sites_count();
 }
 
+/* count[0]'s part that block t has not published yet. */
+static int64_t count_pending(const struct mg_thread *t)
+{
+	return __atomic_load_n(&t->live_objs, __ATOMIC_RELAXED) -
+	       __atomic_load_n(&t->base_objs, __ATOMIC_RELAXED) +
+	       __atomic_load_n(&t->old_frees, __ATOMIC_RELAXED) -
+	       __atomic_load_n(&t->base_old_frees, __ATOMIC_RELAXED);
+}
+
 void mg_stats_counts(long counts[3])
 {
+	struct mg_thread *self = mg_stats_tls;
+	if (self)
+		publish_pending(self);
 	int64_t c0 = __atomic_load_n(&g.count[0], __ATOMIC_RELAXED);
 	for (const struct mg_thread *t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE); t; t = t->next)
 		if (t->in_use)
-			c0 += __atomic_load_n(&t->pend_objs, __ATOMIC_RELAXED);
+			c0 += count_pending(t);
 	counts[0] = c0 < 0 ? 0 : (long)c0;
 	counts[1] = __atomic_load_n(&g.count[1], __ATOMIC_RELAXED);
 	counts[2] = __atomic_load_n(&g.count[2], __ATOMIC_RELAXED);
@@ -227,6 +254,37 @@ void mg_stats_set_thresholds(const long t[3])
 {
 	for (int i = 0; i < 3; i++)
 		__atomic_store_n(&g.threshold[i], t[i], __ATOMIC_RELAXED);
+}
+
+/* CPython's counts after a collection of generation gen: the next one up
+ * counts it, the ones collected start again.  count[0] is set against the
+ * blocks' unpublished parts, so that it reads 0.  With the world stopped. */
+void mg_stats_collected(int gen)
+{
+	if (gen < 2)
+		__atomic_add_fetch(&g.count[gen + 1], 1, __ATOMIC_RELAXED);
+	for (int i = 1; i <= gen; i++)
+		__atomic_store_n(&g.count[i], 0, __ATOMIC_RELAXED);
+	int64_t pend = 0;
+	for (const struct mg_thread *t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE); t; t = t->next)
+		if (t->in_use)
+			pend += count_pending(t);
+	__atomic_store_n(&g.count[0], (long)-pend, __ATOMIC_RELAXED);
+}
+
+/* The object of size bytes (usable) that this thread's block counted was
+ * made for memgc, not the program: the sums forget it. */
+void mg_stats_disown(size_t bytes, size_t usable)
+{
+	struct mg_thread *t = mg_stats_get();
+	if (t->shared)
+		return;         /* memgc's threads are new threads, with blocks of their own */
+	t->allocs--;
+	t->bytes_in -= bytes;
+	t->live_objs--;
+	t->live_bytes -= (int64_t)bytes;
+	t->live_usable -= (int64_t)usable;
+	publish_pending(t);
 }
 
 void mg_stats_error(void)

@@ -4,47 +4,66 @@
  * all blocks (stats.c).  Blocks are never freed: a thread that exits gives
  * its block back for the next new thread, counts and all, so the sums stay
  * exact.  Invariants, per block and so for the sums:
- *   allocs - frees            == objects it allocated minus those it freed
- *   pend_objs                 == the part of that not yet added to the globals
- *   max_objs >= pend_objs, max_objs >= 0 (the running maximum since the flush)
- * and the same for bytes and usable bytes.  Every MG_FLUSH_OPS operations the
- * pending deltas go into global atomics (live, peak, count[0]) in one go, so
- * the fast path has no atomic instruction.
+ *   live_objs             == objects it allocated minus those it freed (below
+ *                            0 after frees of other threads' objects)
+ *   allocs - live_objs    == objects it freed
+ *   live_objs - base_objs == the part not yet added to the globals
+ *   max_objs >= live_objs, max_objs >= base_objs (the running maximum since
+ *                            the last flush)
+ *   old_frees             == frees of objects older than generation 0;
+ *                            count[0]'s unpublished part is
+ *                            (live_objs - base_objs) + (old_frees - base_old_frees)
+ * and the same for bytes (bytes_in, live_bytes, ...) and usable bytes (no
+ * total of usable bytes allocated is kept: nothing reports one).  A
+ * free is then one subtraction per quantity, and only an allocation, which
+ * can make a new peak, compares.  Every MG_FLUSH_OPS operations the pending
+ * deltas go into global atomics (live, peak, count[0]) in one go, so the
+ * fast path has no atomic instruction.
  */
 #ifndef MG_STATS_H
 #define MG_STATS_H
 
 #include "internal.h"
 
-struct mg_site_cache {
-	uint64_t key;   /* stack hash (or return address at depth 1); 0 empty */
-	uint32_t id;
-};
 #define MG_SITE_CACHE 128   /* direct-mapped, a power of two */
 #define MG_LOG_CAP 1024     /* allocation log entries per thread */
 
 struct mg_thread {
-	uint64_t allocs, frees;
-	uint64_t bytes_in, bytes_out;
-	uint64_t usable_in, usable_out;
-	int64_t pend_objs, pend_bytes, pend_usable;
+	uint64_t allocs, bytes_in;
+	int64_t live_objs, live_bytes, live_usable;
+	int64_t base_objs, base_bytes, base_usable;
+	/* frees of objects that survived a collection: they do not lower
+	 * count[0] (stats.c), so count[0]'s delta is live + old frees */
+	int64_t old_frees, base_old_frees;
 	int64_t max_objs, max_bytes, max_usable;
-	uint32_t pend_ops;
+	uint32_t flush_in;     /* operations left until the next flush (1..MG_FLUSH_OPS) */
 	int shared;            /* a block several threads may use: atomics only */
 	unsigned arena;        /* this thread's object arena */
 	unsigned slot;         /* its slot (heap.c), fixed for the block */
 	int bound;             /* bound to arena by "thread.arena" */
 	uint32_t epoch;        /* mg_heap_epoch when last bound */
-	/* The burst detector (heap.c): allocs and frees at the start of the
-	 * current window of flushes, and whether the last one was a burst. */
+	/* The burst detector (heap.c): allocs and frees (allocs - live_objs)
+	 * at the start of the current window of flushes, and whether the last
+	 * window was a burst; live_objs at the last flush. */
 	uint64_t burst_allocs, burst_frees;
-	int64_t flush_net;     /* allocs - frees at the last flush */
+	int64_t flush_live;
 	uint32_t burst_flushes;
 	int bursting;
-	unsigned tcache_flags; /* MG_TCACHE_AUTO, MALLOCX_TCACHE(id) or MALLOCX_TCACHE_NONE */
+	/* MG_TCACHE_AUTO, MALLOCX_TCACHE(id) or MALLOCX_TCACHE_NONE; never
+	 * MG_TCACHE_AUTO in the shared block, so AUTO implies owned */
+	unsigned tcache_flags;
+	/* The largest object heap.h's inline paths serve for this block
+	 * (mg_heap_small_max): 0 unless it is owned and bound (tcache_flags
+	 * is MG_TCACHE_AUTO), so one comparison asks both that and whether a
+	 * size is small */
+	uint32_t small_max;
 	struct mg_thread *next;
 	int in_use;
-	struct mg_site_cache sites[MG_SITE_CACHE];
+	/* The site cache, direct-mapped (mg_stats_site_slot): the key is the
+	 * stack hash (or the return address at depth 1), 0 when empty; two
+	 * arrays, so that a slot is one scaled index into either. */
+	uint64_t site_key[MG_SITE_CACHE];
+	uint32_t site_id[MG_SITE_CACHE];
 	/* The allocation log: objects born since the last drain into the index.
 	 * The owner appends (entry, then log_len with release); anyone may
 	 * read entries below log_len and set their index bits, which is
@@ -53,20 +72,23 @@ struct mg_thread {
 	void *log[MG_LOG_CAP];
 } __attribute__((aligned(64)));
 
-extern MG_TLS struct mg_thread *mg_stats_tls;
+extern MG_HIDDEN MG_TLS struct mg_thread *mg_stats_tls;
 
 /* The site cache slot of key: the return address at stack_depth=1 (never
- * 0), the stack hash deeper.  Inline so that a hit at depth 1 is a few
- * instructions in the caller (preload.h). */
-static inline struct mg_site_cache *mg_stats_site_slot(struct mg_thread *t, uint64_t key)
+ * 0), the stack hash with bit 63 set deeper (MG_SITE_KEY_DEEP), which no
+ * user-space return address has: so looking a return address up finds
+ * nothing unless stack_depth is 1, and the caller need not ask.  Inline so
+ * that a hit at depth 1 is a few instructions in the caller (preload.h). */
+#define MG_SITE_KEY_DEEP (UINT64_C(1) << 63)
+static MG_ALWAYS_INLINE unsigned mg_stats_site_slot(uint64_t key)
 {
-	return &t->sites[(key ^ key >> 9) & (MG_SITE_CACHE - 1)];
+	return (unsigned)(key ^ key >> 9) & (MG_SITE_CACHE - 1);
 }
 struct mg_thread *mg_stats_attach(void);
 void mg_stats_shared_update(struct mg_thread *t, int64_t objs, int64_t bytes,
-			    int64_t usable, uint64_t in_bytes, uint64_t in_usable);
+			    int64_t usable, uint64_t in_bytes, int64_t count);
 
-static inline struct mg_thread *mg_stats_get(void)
+static MG_ALWAYS_INLINE struct mg_thread *mg_stats_get(void)
 {
 	struct mg_thread *t = mg_stats_tls;
 	return MG_LIKELY(t != NULL) ? t : mg_stats_attach();
@@ -74,101 +96,123 @@ static inline struct mg_thread *mg_stats_get(void)
 
 void mg_stats_log_drain(struct mg_thread *t);
 
+/* The _owned variants are for a block the caller knows is not the shared
+ * one (see heap.h).  They count and return true when the block is due for
+ * a drain of its log or a flush of its counts; the caller then calls
+ * mg_stats_catch_up(t), after its own work, so that the common path makes
+ * no call. */
+void mg_stats_catch_up(struct mg_thread *t);
+
 /* Records a new object for the index.  Setting index bits right away would
  * be an atomic read-modify-write on a cold line at every malloc, which
  * stalls behind the header store; the log is a plain store to a hot one.
  *
- * Called BEFORE the header is written, and a full log is drained before
- * the append, never after: so from the moment an object's header says
- * live, the object is either in a log or in the index, whatever instant a
- * stopped world looks (purge.c drops the pages of every object it cannot
- * find).  An entry whose header is not yet live is passed over by readers
- * like any stale bit.  The shared block has no log: its index bit is set
- * before and after the header (see mg_stats_logged). */
-static inline void mg_stats_log(struct mg_thread *t, void *user)
+ * An object is logged BEFORE its header is written, and a full log is
+ * drained only after (mg_stats_catch_up, once the caller's work is done):
+ * so from the moment an object's header says live, the object is in a log
+ * or in the index, whatever instant a stopped world looks (purge.c drops
+ * the pages of every object it cannot find, the collector would not scan
+ * it).  An entry whose header is not live yet is passed over by readers
+ * like any stale bit. */
+static MG_ALWAYS_INLINE bool mg_stats_log_owned(struct mg_thread *t, void *user)
+{
+	uint32_t n = t->log_len;
+	t->log[n] = user;
+	__atomic_store_n(&t->log_len, n + 1, __ATOMIC_RELEASE);
+	return n + 1 == MG_LOG_CAP;
+}
+
+/* The same for any block, before the header: returns true when t is due
+ * for mg_stats_logged's catch-up.  The shared block has no log: its index
+ * bit is set before the header and again after it (mg_stats_logged), in
+ * case a purge swept it in between. */
+static MG_ALWAYS_INLINE bool mg_stats_log(struct mg_thread *t, void *user)
 {
 	if (MG_UNLIKELY(t->shared)) {
 		mg_index_set(user);
-		return;
+		return false;
 	}
-	uint32_t n = t->log_len;
-	if (MG_UNLIKELY(n == MG_LOG_CAP)) {
-		mg_stats_log_drain(t);
-		n = 0;
-	}
-	t->log[n] = user;
-	__atomic_store_n(&t->log_len, n + 1, __ATOMIC_RELEASE);
+	return mg_stats_log_owned(t, user);
 }
 
-/* After the header: the shared block sets the bit again, in case a purge
- * swept it between mg_stats_log and the header (purge.c). */
-static inline void mg_stats_logged(struct mg_thread *t, void *user)
+/* After the header; due is what mg_stats_log returned. */
+static MG_ALWAYS_INLINE void mg_stats_logged(struct mg_thread *t, void *user, bool due)
 {
 	if (MG_UNLIKELY(t->shared))
 		mg_index_set(user);
+	else if (MG_UNLIKELY(due))
+		mg_stats_catch_up(t);
 }
 
-/* grow: the deltas may have gone up, so the running maxima are updated;
- * a free only lowers them and skips that. */
-static inline void mg_stats_pend(struct mg_thread *t, int64_t objs, int64_t bytes, int64_t usable,
-				 bool grow)
+static MG_ALWAYS_INLINE bool mg_stats_tick(struct mg_thread *t)
 {
-	t->pend_objs += objs;
-	t->pend_bytes += bytes;
-	t->pend_usable += usable;
-	if (grow) {
-		if (t->pend_objs > t->max_objs)
-			t->max_objs = t->pend_objs;
-		if (t->pend_bytes > t->max_bytes)
-			t->max_bytes = t->pend_bytes;
-		if (t->pend_usable > t->max_usable)
-			t->max_usable = t->pend_usable;
-	}
-	if (MG_UNLIKELY(++t->pend_ops >= MG_FLUSH_OPS))
-		mg_stats_flush(t);
+	return --t->flush_in == 0;
 }
 
-static inline void mg_stats_alloc(struct mg_thread *t, size_t bytes, size_t usable)
+/* After a change that may have raised the live counts. */
+static MG_ALWAYS_INLINE void mg_stats_track_max(struct mg_thread *t)
 {
-	if (MG_UNLIKELY(t->shared)) {
-		mg_stats_shared_update(t, 1, (int64_t)bytes, (int64_t)usable, bytes, usable);
-		return;
-	}
+	if (MG_UNLIKELY(t->live_objs > t->max_objs))
+		t->max_objs = t->live_objs;
+	if (MG_UNLIKELY(t->live_bytes > t->max_bytes))
+		t->max_bytes = t->live_bytes;
+	if (MG_UNLIKELY(t->live_usable > t->max_usable))
+		t->max_usable = t->live_usable;
+}
+
+static MG_ALWAYS_INLINE bool mg_stats_alloc_owned(struct mg_thread *t, size_t bytes, size_t usable)
+{
 	t->allocs++;
 	t->bytes_in += bytes;
-	t->usable_in += usable;
-	mg_stats_pend(t, 1, (int64_t)bytes, (int64_t)usable, true);
+	t->live_objs++;
+	t->live_bytes += (int64_t)bytes;
+	t->live_usable += (int64_t)usable;
+	mg_stats_track_max(t);
+	return mg_stats_tick(t);
 }
 
-static inline void mg_stats_free(struct mg_thread *t, size_t bytes, size_t usable)
+static MG_ALWAYS_INLINE void mg_stats_alloc(struct mg_thread *t, size_t bytes, size_t usable)
 {
-	if (MG_UNLIKELY(t->shared)) {
-		mg_stats_shared_update(t, -1, -(int64_t)bytes, -(int64_t)usable, 0, 0);
-		return;
-	}
-	t->frees++;
-	t->bytes_out += bytes;
-	t->usable_out += usable;
-	mg_stats_pend(t, -1, -(int64_t)bytes, -(int64_t)usable, false);
+	if (MG_UNLIKELY(t->shared))
+		mg_stats_shared_update(t, 1, (int64_t)bytes, (int64_t)usable, bytes, 1);
+	else if (MG_UNLIKELY(mg_stats_alloc_owned(t, bytes, usable)))
+		mg_stats_catch_up(t);
+}
+
+/* old: the object survived a collection (its generation is not 0). */
+static MG_ALWAYS_INLINE bool mg_stats_free_owned(struct mg_thread *t, size_t bytes, size_t usable,
+						 bool old)
+{
+	t->old_frees += old;
+	t->live_objs--;
+	t->live_bytes -= (int64_t)bytes;
+	t->live_usable -= (int64_t)usable;
+	return mg_stats_tick(t);
+}
+
+static MG_ALWAYS_INLINE void mg_stats_free(struct mg_thread *t, size_t bytes, size_t usable,
+					   bool old)
+{
+	if (MG_UNLIKELY(t->shared))
+		mg_stats_shared_update(t, -1, -(int64_t)bytes, -(int64_t)usable, 0, old ? 0 : -1);
+	else if (MG_UNLIKELY(mg_stats_free_owned(t, bytes, usable, old)))
+		mg_stats_catch_up(t);
 }
 
 /* A resize is a free of the old size and an allocation of the new one for
  * the byte counts; the object counts do not move. */
-static inline void mg_stats_resize(struct mg_thread *t, size_t ob, size_t ou, size_t nb, size_t nu)
+static MG_ALWAYS_INLINE void mg_stats_resize(struct mg_thread *t, size_t ob, size_t ou, size_t nb, size_t nu)
 {
 	if (MG_UNLIKELY(t->shared)) {
-		mg_stats_shared_update(t, 0, (int64_t)nb - (int64_t)ob, (int64_t)nu - (int64_t)ou, 0, 0);
-		__atomic_add_fetch(&t->bytes_in, nb, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&t->bytes_out, ob, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&t->usable_in, nu, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&t->usable_out, ou, __ATOMIC_RELAXED);
+		mg_stats_shared_update(t, 0, (int64_t)nb - (int64_t)ob, (int64_t)nu - (int64_t)ou, nb, 0);
 		return;
 	}
 	t->bytes_in += nb;
-	t->bytes_out += ob;
-	t->usable_in += nu;
-	t->usable_out += ou;
-	mg_stats_pend(t, 0, (int64_t)nb - (int64_t)ob, (int64_t)nu - (int64_t)ou, true);
+	t->live_bytes += (int64_t)nb - (int64_t)ob;
+	t->live_usable += (int64_t)nu - (int64_t)ou;
+	mg_stats_track_max(t);
+	if (MG_UNLIKELY(mg_stats_tick(t)))
+		mg_stats_catch_up(t);
 }
 
 #endif /* MG_STATS_H */

@@ -898,20 +898,6 @@ struct procmap_query {             /* <linux/fs.h>, Linux 6.11 */
 
 static int query_unsupported;      /* the kernel said ENOTTY or EINVAL once */
 
-static uintptr_t hex(const char **p)
-{
-	uintptr_t v = 0;
-	for (;; (*p)++) {
-		char c = **p;
-		if (c >= '0' && c <= '9')
-			v = v * 16 + (uintptr_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v = v * 16 + (uintptr_t)(c - 'a' + 10);
-		else
-			return v;
-	}
-}
-
 static void no_scan(struct mg_world_thread *t)
 {
 	t->flags |= MG_WORLD_NOSCAN;
@@ -957,19 +943,20 @@ static int bound_by_query(struct mg_world *w, int fd)
 	return 0;
 }
 
-/* One line of /proc/self/maps ("start-end perms ..."): bounds the threads
- * (taken in sp order, from ord[*k]) whose sp is in it. */
-static void vma_line(struct mg_world *w, const uint32_t *ord, unsigned *k, const char *p)
+/* Bounds the threads (taken in sp order, from ord[*k]) whose sp is in the
+ * mapping v. */
+struct bound_walk {
+	struct mg_world *w;
+	const uint32_t *ord;
+	unsigned k;
+};
+
+static int vma_bound(const struct mg_os_vma *v, void *arg)
 {
-	uintptr_t start = hex(&p);
-	if (*p++ != '-')
-		return;
-	uintptr_t end = hex(&p);
-	if (*p++ != ' ')
-		return;
-	bool readable = *p == 'r';
-	for (; *k < w->n && w->threads[ord[*k]].sp < end; (*k)++)
-		bound(&w->threads[ord[*k]], start, end, readable);
+	struct bound_walk *b = arg;
+	for (; b->k < b->w->n && b->w->threads[b->ord[b->k]].sp < v->end; b->k++)
+		bound(&b->w->threads[b->ord[b->k]], v->start, v->end, v->perms[0] == 'r');
+	return 0;
 }
 
 static int bound_stacks(struct mg_world *w, struct stop *st)
@@ -979,15 +966,15 @@ static int bound_stacks(struct mg_world *w, struct stop *st)
 		stop_failed(st, errno, "cannot open /proc/self/maps");
 		return -1;
 	}
-	if (bound_by_query(w, fd) == 0) {
-		close(fd);
+	int q = bound_by_query(w, fd);
+	close(fd);
+	if (q == 0)
 		return 0;
-	}
 	struct layout l;
 	layout(w->cap, w->fpu_size, &l);
 	uint32_t *ord = area(w, l.order);
 	char *buf = area(w, l.buf);
-	unsigned n = w->n, k = 0;
+	unsigned n = w->n;
 	for (unsigned i = 0; i < n; i++)
 		ord[i] = i;
 	for (unsigned gap = n / 2; gap; gap /= 2)   /* shell sort by sp */
@@ -998,37 +985,13 @@ static int bound_stacks(struct mg_world *w, struct stop *st)
 				ord[j] = ord[j - gap];
 				ord[j - gap] = x;
 			}
-	size_t have = 0;
-	bool skip = false;              /* in the tail of an over-long line */
-	for (;;) {
-		ssize_t r = read(fd, buf + have, BUF_SIZE - 1 - have);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		have += (size_t)r;
-		buf[have] = '\0';
-		char *p = buf, *nl;
-		while ((nl = memchr(p, '\n', have - (size_t)(p - buf)))) {
-			*nl = '\0';
-			if (!skip)
-				vma_line(w, ord, &k, p);
-			skip = false;
-			p = nl + 1;
-		}
-		have -= (size_t)(p - buf);
-		memmove(buf, p, have);
-		if (have == BUF_SIZE - 1) {
-			buf[have] = '\0';
-			if (!skip)
-				vma_line(w, ord, &k, buf);
-			skip = true;
-			have = 0;
-		}
+	struct bound_walk b = { w, ord, 0 };
+	if (mg_os_maps_foreach(buf, BUF_SIZE, vma_bound, &b) < 0) {
+		stop_failed(st, errno, "cannot open /proc/self/maps");
+		return -1;
 	}
-	close(fd);
-	while (k < n)
-		no_scan(&w->threads[ord[k++]]);
+	while (b.k < n)
+		no_scan(&w->threads[ord[b.k++]]);
 	return 0;
 }
 

@@ -11,7 +11,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "preload.h"
@@ -20,8 +22,10 @@ int mg_state = MG_UNINIT;
 MG_TLS int mg_busy;
 static MG_TLS int initialising;
 
+/* Locks by rank (internal.h): no collection is in progress across fork. */
 static void fork_prepare(void)
 {
+	mg_collect_fork_prepare();
 	mg_stats_fork_prepare();
 	mg_sites_fork_prepare();
 	mg_heap_fork_prepare();
@@ -32,6 +36,7 @@ static void fork_parent(void)
 	mg_heap_fork_parent();
 	mg_sites_fork_parent();
 	mg_stats_fork_parent();
+	mg_collect_fork_parent();
 }
 
 static void fork_child(void)
@@ -39,6 +44,9 @@ static void fork_child(void)
 	mg_sites_fork_child();
 	mg_stats_fork_child();
 	mg_heap_fork_child();
+	mg_roots_fork_child();
+	mg_collect_fork_child();
+	mg_watch_fork_child();
 }
 
 int mg_preload_init(void)
@@ -67,6 +75,7 @@ int mg_preload_init(void)
 		mg_stats_init();
 		mg_report_init();
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
+		mg_collect_init();
 	}
 	initialising = 0;
 	__atomic_store_n(&mg_state, s, __ATOMIC_RELEASE);
@@ -81,11 +90,26 @@ __attribute__((constructor(101))) static void mg_preload_ctor(void)
 	mg_preload_init();
 }
 
+static long leak_check(long unused)
+{
+	(void)unused;
+	return (long)mg_collect_leak_check();
+}
+
 __attribute__((destructor(101))) static void mg_preload_dtor(void)
 {
 	if (__atomic_load_n(&mg_state, __ATOMIC_ACQUIRE) != MG_READY)
 		return;
 	mg_busy = 1;
+	const struct mg_leaks *l = mg_opt.leak_check
+		? (const struct mg_leaks *)mg_collect_as_caller(leak_check, 0) : NULL;
 	mg_report_at_exit();
 	mg_busy = 0;
+	if (l && l->objects && mg_opt.exitcode) {
+		/* failing a run for leaks that nobody was shown would help no one */
+		if (!strcmp(mg_opt.summary, "none"))
+			mg_report_text(STDERR_FILENO);
+		fflush(NULL);      /* the program's buffered output still goes out */
+		_exit((int)mg_opt.exitcode);
+	}
 }

@@ -26,8 +26,10 @@
 static void *alloc_slow(size_t n, size_t align, bool zero, void *ra)
 {
 	int s = mg_preload_init();
-	if (s == MG_READY)
-		return mg_heap_alloc(n, align, zero, mg_preload_site(ra));
+	if (s == MG_READY) {
+		struct mg_thread *t = mg_stats_get();
+		return mg_heap_alloc_inline(t, n, align, zero, mg_preload_site(t, ra));
+	}
 	if (s == MG_PASSTHROUGH)
 		return mg_je_mallocx(n ? n : 1, (align > 16 ? MALLOCX_ALIGN(align) : 0) |
 					     (zero ? MALLOCX_ZERO : 0));
@@ -36,11 +38,14 @@ static void *alloc_slow(size_t n, size_t align, bool zero, void *ra)
 	return mg_heap_boot_alloc(n);   /* static, so already zero */
 }
 
-static inline void *alloc(size_t n, size_t align, bool zero, void *ra)
+/* A thread has a block only once memgc is ready (mg_stats_attach runs on
+ * the heap's paths alone), so a block at hand is the whole readiness test. */
+static MG_ALWAYS_INLINE void *alloc(size_t n, size_t align, bool zero, void *ra)
 {
 	void *p;
-	if (MG_LIKELY(__atomic_load_n(&mg_state, __ATOMIC_RELAXED) == MG_READY))
-		p = mg_heap_alloc(n, align, zero, mg_preload_site(ra));
+	struct mg_thread *t = mg_stats_tls;
+	if (MG_LIKELY(t != NULL))
+		p = mg_heap_alloc_inline(t, n, align, zero, mg_preload_site(t, ra));
 	else
 		p = alloc_slow(n, align, zero, ra);
 	if (MG_UNLIKELY(!p))
@@ -59,15 +64,23 @@ static void free_foreign(void *p)
 	mg_stats_foreign_free();
 }
 
-static inline void release(void *p, void *ra)
+static void release_slow(void *p, void *ra)
 {
-	if (MG_LIKELY(mg_heap_owns(p))) {
+	if (mg_heap_owns(p)) {
 		int e = errno;
-		mg_heap_free(p, ra);
+		mg_heap_free_general(mg_stats_tls, p, ra);
 		errno = e;
 	} else if (p) {
 		free_foreign(p);
 	}
+}
+
+/* errno is kept (mg_heap_free_small does not touch it, release_slow
+ * saves it). */
+static MG_ALWAYS_INLINE void release(void *p, void *ra)
+{
+	if (MG_UNLIKELY(!mg_heap_free_small(mg_stats_tls, p)))
+		release_slow(p, ra);
 }
 
 static size_t usable(const void *p)
@@ -86,7 +99,7 @@ static void *resize(void *p, size_t n, void *ra)
 	if (!p)
 		return alloc(n, MG_HDR, false, ra);
 	if (mg_heap_owns(p)) {
-		void *q = mg_heap_realloc(p, n, mg_preload_site(ra), ra);
+		void *q = mg_heap_realloc(p, n, mg_preload_site(mg_stats_get(), ra), ra);
 		if (!q)
 			errno = ENOMEM;
 		return q;

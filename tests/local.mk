@@ -15,6 +15,8 @@ include tests/stress/local.mk
 include tests/fuzz/local.mk
 include tests/docs/local.mk
 include tests/world/local.mk
+include tests/collect/local.mk
+include tests/watch/local.mk
 
 # The quick start's main job until the RSS demo exists: an allocation-heavy
 # python3 under the preload, with memgc's exit report.

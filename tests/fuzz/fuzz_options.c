@@ -133,6 +133,8 @@ static void check_ranges(const char *s)
 		fail("stop_signal out of range", s);
 	if (o->on_error != MG_ON_ERROR_ABORT && o->on_error != MG_ON_ERROR_WARN)
 		fail("on_error is neither abort nor warn", s);
+	if (o->watch != MG_WATCH_AUTO && o->watch != MG_WATCH_OFF)
+		fail("watch is neither auto nor off", s);
 	if (!memchr(o->report, '\0', sizeof o->report) || !memchr(o->summary, '\0', sizeof o->summary))
 		fail("a string option is not terminated", s);
 }
@@ -146,6 +148,7 @@ static bool same_options(const struct mg_options *a, const struct mg_options *b)
 	       a->threshold[2] == b->threshold[2] && a->large_release == b->large_release &&
 	       a->heap_reserve == b->heap_reserve && a->arenas == b->arenas &&
 	       a->report_top == b->report_top && a->stop_signal == b->stop_signal &&
+	       a->watch == b->watch &&
 	       !strcmp(a->report, b->report) &&
 	       !strcmp(a->summary, b->summary);
 }
@@ -158,13 +161,14 @@ static int write_back(const struct mg_options *o, char *buf, size_t n)
 	int k = snprintf(buf, n,
 			 "help=%d:on_error=%s:stack_depth=%d:max_sites=%ld:"
 			 "threshold0=%ld:threshold1=%ld:threshold2=%ld:large_release=%llu:"
-			 "heap_reserve=%llu:arenas=%ld:report_top=%ld:stop_signal=%ld:report=%s:"
-			 "summary=%s",
+			 "heap_reserve=%llu:arenas=%ld:report_top=%ld:stop_signal=%ld:watch=%s:"
+			 "report=%s:summary=%s",
 			 o->help, o->on_error == MG_ON_ERROR_WARN ? "warn" : "abort",
 			 o->stack_depth, o->max_sites, o->threshold[0], o->threshold[1],
 			 o->threshold[2], (unsigned long long)o->large_release,
 			 (unsigned long long)o->heap_reserve, o->arenas, o->report_top,
-			 o->stop_signal, o->report, o->summary);
+			 o->stop_signal, o->watch == MG_WATCH_OFF ? "off" : "auto", o->report,
+			 o->summary);
 	return k > 0 && (size_t)k < n ? 0 : -1;
 }
 

@@ -34,7 +34,7 @@ heap_keys = ["allocations", "deallocations", "live_objects", "live_bytes",
              "peak_usable_bytes", "allocated_bytes", "foreign_frees", "errors",
              "rss_bytes", "peak_rss_bytes", "sites", "live_page_bytes"]
 top = ["memgc_report", "version", "pid", "ppid", "exe", "argv", "options", "heap",
-       "gc", "top_sites"]
+       "gc", "collector", "leaks", "top_sites"]
 problems = []
 if list(r) != top:
     problems.append("members %r, want %r" % (list(r), top))

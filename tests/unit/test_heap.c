@@ -434,3 +434,38 @@ Test(heap, meta_memory_is_outside_the_region)
 	cr_assert_eq(mg_heap_trim(NULL), 0);
 	cr_assert_eq(mg_test_stats().allocations, 0);
 }
+
+/* The arena jemalloc took a block from (arenas.lookup). */
+static unsigned arena_of(void *user)
+{
+	void *base = (char *)user - MG_HDR;
+	unsigned a;
+	size_t sz = sizeof a;
+	cr_assert_eq(mg_je_mallctl("arenas.lookup", &a, &sz, &base, sizeof base), 0);
+	return a;
+}
+
+static void lowest_large_release(void)
+{
+	mg_options_defaults();
+	cr_assert_eq(mg_options_parse("large_release=4096"), 0);
+	mg_test_init_keep_options();
+}
+
+/* A request at or above large_release goes to the large arena, even one
+ * small enough for the inline path (4080 bytes + the header = 4096); the
+ * byte below stays in the thread's object arena. */
+Test(heap, large_release_bounds_the_inline_path, .init = lowest_large_release)
+{
+	char *big = alloc(1 << 20), *edge = alloc(4080), *below = alloc(4079);
+	cr_assert_eq(arena_of(edge), arena_of(big));
+	cr_assert_neq(arena_of(below), arena_of(big));
+	cr_assert_eq(mg_heap_free(edge, NULL), 0);
+	cr_assert_eq(mg_heap_free(below, NULL), 0);
+	cr_assert_eq(mg_heap_free(big, NULL), 0);
+	struct memgc_heap_stats st = mg_test_stats();
+	cr_assert_eq(st.allocations, 3);
+	cr_assert_eq(st.live_objects, 0);
+	cr_assert_eq(st.live_bytes, 0);
+	cr_assert_eq(st.live_usable_bytes, 0);
+}

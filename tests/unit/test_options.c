@@ -12,7 +12,8 @@
 TestSuite(options, .init = mg_options_defaults);
 
 #define KNOWN "help summary report report_top stack_depth max_sites on_error threshold0 " \
-	"threshold1 threshold2 large_release heap_reserve arenas arena_span stop_signal"
+	"threshold1 threshold2 large_release heap_reserve arenas arena_span stop_signal mode gc " \
+	"gc_debug interior leak_check exitcode mark_stack watch"
 
 static char err[16384];
 
@@ -39,6 +40,7 @@ static void expect_defaults(void)
 	cr_assert_eq(mg_opt.arenas, 0);
 	cr_assert_eq(mg_opt.arena_span, 16777216);
 	cr_assert_eq(mg_opt.stop_signal, 39);
+	cr_assert_eq(mg_opt.watch, MG_WATCH_AUTO);
 	cr_assert_eq(mg_opt.report_top, 10);
 	cr_assert_str_eq(mg_opt.report, "");
 	cr_assert_str_eq(mg_opt.summary, "none");
@@ -64,8 +66,8 @@ Test(options, valid_values)
 {
 	cr_assert_eq(parse("help=yes:on_error=warn:stack_depth=64:max_sites=16:"
 			   "threshold0=0:threshold1=9223372036854775807:threshold2=3:"
-			   "large_release=4K:heap_reserve=32T:arenas=64:arena_span=0:report_top=64:stop_signal=64:"
-			   "report=/tmp/r-%p.json:summary=stderr"), 0);
+			   "large_release=4K:heap_reserve=32T:arenas=64:arena_span=0:report_top=64:"
+			   "stop_signal=64:watch=off:report=/tmp/r-%p.json:summary=stderr"), 0);
 	cr_assert_str_eq(err, "");
 	cr_assert_eq(mg_opt.help, true);
 	cr_assert_eq(mg_opt.on_error, MG_ON_ERROR_WARN);
@@ -79,6 +81,7 @@ Test(options, valid_values)
 	cr_assert_eq(mg_opt.arenas, 64);
 	cr_assert_eq(mg_opt.arena_span, 0);
 	cr_assert_eq(mg_opt.stop_signal, 64);
+	cr_assert_eq(mg_opt.watch, MG_WATCH_OFF);
 	cr_assert_eq(mg_opt.report_top, 64);
 	cr_assert_str_eq(mg_opt.report, "/tmp/r-%p.json");
 	cr_assert_str_eq(mg_opt.summary, "stderr");
@@ -206,6 +209,8 @@ static const struct bad_case bad[] = {
 	  "integer from 34 to 64; using 39\n" },
 	{ "report_top=65", "memgc: MEMGC_OPTIONS: bad value '65' for report_top: expected an "
 	  "integer from 0 to 64; using 10\n" },
+	{ "watch=on", "memgc: MEMGC_OPTIONS: bad value 'on' for watch: expected auto or off; "
+	  "using auto\n" },
 };
 #define NBAD (sizeof bad / sizeof bad[0])
 
@@ -363,7 +368,10 @@ Test(options, json_of_the_defaults)
 			 "\"on_error\": \"abort\", \"threshold0\": 700, \"threshold1\": 10, "
 			 "\"threshold2\": 10, \"large_release\": 1048576, "
 			 "\"heap_reserve\": 1099511627776, \"arenas\": 0, \"arena_span\": 16777216, "
-			 "\"stop_signal\": 39}");
+			 "\"stop_signal\": 39, "
+			 "\"mode\": \"account\", \"gc\": 1, \"gc_debug\": 0, \"interior\": 1, "
+			 "\"leak_check\": 1, \"exitcode\": 0, \"mark_stack\": 1048576, "
+			 "\"watch\": \"auto\"}");
 	close(fd);
 }
 
@@ -377,7 +385,7 @@ Test(options, help_lists_every_option)
 	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
 	cr_assert_gt(n, 0);
 	buf[n] = '\0';
-	cr_assert_eq(mg_test_lines(buf), 1 + 2 * 15, "%s", buf);
+	cr_assert_eq(mg_test_lines(buf), 1 + 2 * 23, "%s", buf);
 	cr_assert(strstr(buf, "\n  stack_depth    frames kept per allocation site; 1 is the caller "
 			 "only (no unwinding)\n                   default 1; now 3; accepts an "
 			 "integer from 1 to 64\n"), "%s", buf);

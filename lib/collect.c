@@ -1,0 +1,604 @@
+/* collect.c: collections, the collector thread, and the state behind the
+ * gc-module API (enabled, debug, callbacks, garbage, freeze).
+ *
+ * A collection of generation g (mg_collect):
+ *   1. callbacks "start"; lock order: collect_lock, then roots' reg_lock,
+ *      then (mg_world_run) the loader's lock and the world
+ *   2. world stopped: bring the index up to date (allocation logs); mark
+ *      from the older, frozen and ignored objects (roots of a young
+ *      collection), the garbage list and roots.c's roots; drain; sweep the
+ *      index: a condemned object that is marked survives (one generation
+ *      up), one that is not is unreachable (it goes one generation up too,
+ *      so that a young collection does not find it again and again)
+ *   3. world running: classify when asked (debug flags, leak check), free
+ *      the unreachable (mode=reclaim) or keep them (mode=account, or on the
+ *      garbage list with MEMGC_DEBUG_SAVEALL), reset the counts, purge after
+ *      a generation-2 collection, callbacks "stop"
+ * Invariants:
+ *   one collection at a time (collect_lock); headers' gen bits are written
+ *     only in step 2, while every other thread is stopped
+ *   stats[g].collected + stats[g].uncollectable == unreachable objects
+ *     found by collections of generation g
+ *   long_lived_total == objects of generation 2 after the last full
+ *     collection; long_lived_pending == objects promoted into generation 2
+ *     since (CPython's rule for full collections)
+ * Automatic collections: mg_collect_wake() (called inside malloc when
+ * count[0] passes threshold[0]) only posts a request; the collector thread
+ * picks the generation as CPython's gc_collect_generations does and
+ * collects.  It is started on the first request, not at start-up, so a
+ * program that never passes the threshold never has an extra thread.
+ */
+#include "config.h"
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "header.h"
+#include "internal.h"
+#include "stats.h"
+#include "world.h"
+
+#define MAX_CALLBACKS 16
+
+static pthread_mutex_t collect_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mg_world world;
+static struct memgc_gc_stats stats[3];
+static int enabled;
+static int debug_flags;
+static MG_TLS int in_callback;
+static uint64_t long_lived_total, long_lived_pending;
+static long frozen_count;
+
+static pthread_mutex_t cb_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct { memgc_callback fn; void *arg; } callbacks[MAX_CALLBACKS];
+static int ncallbacks;
+
+/* The unreachable objects of the collection in progress, in address order. */
+static void **unr;
+static size_t nunr, unr_cap;
+/* gc.garbage: unreachable objects kept under MEMGC_DEBUG_SAVEALL; a root. */
+static void **garbage;
+static size_t ngarbage, garbage_cap;
+
+static struct mg_leaks leaks;         /* the exit leak check's result */
+static struct mg_leaks last;          /* the last classified collection's */
+
+static uint32_t request;              /* futex word: a collection is asked for */
+static int thread_state;              /* 0 none, 1 starting or running */
+static pthread_t collector;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- growable lists in memgc's own memory ---- */
+
+static int push(void ***list, size_t *n, size_t *cap, void *p)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 4096;
+		void **l = mg_os_map(c * sizeof *l);
+		if (!l)
+			return -1;
+		if (*list) {
+			memcpy(l, *list, *n * sizeof *l);
+			mg_os_unmap(*list, *cap * sizeof *l);
+		}
+		*list = l;
+		*cap = c;
+	}
+	(*list)[(*n)++] = p;
+	return 0;
+}
+
+/* ---- step 2: the stopped world ---- */
+
+struct pass {
+	int gen;
+	bool self_root;
+	bool no_memory;             /* an unreachable object could not be listed */
+	uint64_t found_bytes;
+	uint64_t gen2_after, promoted2, frozen;
+};
+
+static void old_root(void *user, void *arg)
+{
+	(void)arg;
+	if (!mg_mark_condemned(user))
+		mg_mark_object(user);
+}
+
+static void sweep_one(void *user, void *arg)
+{
+	struct pass *p = arg;
+	const struct mg_hdr *h = mg_hdr_of(user);
+	unsigned gen = mg_hdr_gen(h);
+	if (gen == MG_GEN_FROZEN) {
+		p->frozen++;
+		return;
+	}
+	if (!mg_mark_condemned(user)) {
+		p->gen2_after += gen == 2;
+		return;
+	}
+	unsigned up = (unsigned)p->gen + 1 < 2 ? (unsigned)p->gen + 1 : 2;
+	if (mg_mark_test(user)) {
+		mg_mark_clear(user);
+	} else if (push(&unr, &nunr, &unr_cap, user)) {
+		p->no_memory = true;
+		return;                 /* not listed: counted as reachable */
+	} else {
+		p->found_bytes += mg_hdr_size(h);
+	}
+	if (up != gen) {
+		mg_hdr_set_gen(user, up);
+		p->promoted2 += up == 2;
+	}
+	p->gen2_after += up == 2;
+}
+
+static int stopped(struct mg_world *w, void *arg)
+{
+	struct pass *p = arg;
+	mg_stats_sync_index();
+	if (mg_mark_begin(p->gen, mg_opt.interior))
+		return 1;
+	/* Drop the index's stale bits first (every lookup walks past them),
+	 * and take the roots among the objects on the way: older generations,
+	 * frozen, ignored, memgc's own. */
+	mg_index_sweep_foreach(old_root, NULL);
+	for (size_t i = 0; i < ngarbage; i++)
+		if (mg_heap_readable(garbage[i]) && mg_index_live(garbage[i]))
+			mg_mark_word_interior((uintptr_t)garbage[i]);
+	mg_roots_scan(w, p->self_root);
+	mg_mark_drain();
+	nunr = 0;
+	mg_index_sweep_foreach(sweep_one, p);
+	mg_stats_collected(p->gen);      /* the pending deltas hold still now */
+	return 0;
+}
+
+/* ---- the rest of a collection, the world running ---- */
+
+static void run_callbacks(const char *phase, const struct memgc_gc_info *info)
+{
+	struct { memgc_callback fn; void *arg; } cb[MAX_CALLBACKS];
+	pthread_mutex_lock(&cb_lock);
+	int n = ncallbacks;
+	memcpy(cb, callbacks, (size_t)n * sizeof cb[0]);
+	pthread_mutex_unlock(&cb_lock);
+	in_callback = 1;
+	for (int i = 0; i < n; i++)
+		cb[i].fn(phase, info, cb[i].arg);
+	in_callback = 0;
+}
+
+static void debug_objects(bool freed)
+{
+	for (size_t i = 0; i < nunr; i++) {
+		char site[512];
+		void *const *frames;
+		uint32_t id = mg_hdr_site(mg_hdr_of(unr[i]));
+		if (mg_sites_frames(id, &frames) > 0)
+			mg_sites_symbolize(frames[0], site, sizeof site);
+		else
+			strcpy(site, "unknown site");
+		mg_log("gc: %s %p, %llu bytes, allocated at %s", freed ? "collectable" : "uncollectable",
+		       unr[i], (unsigned long long)mg_hdr_size(mg_hdr_of(unr[i])), site);
+	}
+}
+
+#define COLLECT_SELF 1u       /* the caller's stack and registers are roots */
+#define COLLECT_CLASSIFY 2u   /* classify into `last` */
+#define COLLECT_KEEP 4u       /* free nothing (the exit leak check) */
+
+static int collect(int gen, unsigned how, struct mg_collect_result *r)
+{
+	if (in_callback) {
+		errno = EDEADLK;
+		return -1;
+	}
+	struct memgc_gc_info info = { .generation = gen };
+	uint64_t t0 = now_ns();
+	/* callbacks run outside collect_lock: they may call the API */
+	if (ncallbacks)
+		run_callbacks("start", &info);
+	pthread_mutex_lock(&collect_lock);
+	static bool roots_ready;
+	if (!roots_ready && mg_roots_init()) {
+		pthread_mutex_unlock(&collect_lock);
+		mg_log("gc: no memory for the collector's tables");
+		errno = ENOMEM;
+		return -1;
+	}
+	roots_ready = true;
+	struct pass p = { .gen = gen, .self_root = how & COLLECT_SELF };
+	mg_roots_lock();
+	uint64_t s0 = now_ns();
+	int rc = mg_world_run(&world, stopped, &p);
+	uint64_t pause = now_ns() - s0;
+	mg_roots_unlock();
+	if (rc != 0) {
+		pthread_mutex_unlock(&collect_lock);
+		errno = EAGAIN;
+		return -1;
+	}
+	uint64_t scanned = mg_mark_scanned();
+	if (p.no_memory)
+		mg_log("gc: out of memory listing unreachable objects; some kept as reachable");
+
+	int dbg = debug_flags;
+	bool keep = (how & COLLECT_KEEP) || mg_opt.mode != MG_MODE_RECLAIM;
+	if ((how & COLLECT_CLASSIFY) || (dbg & (MEMGC_DEBUG_COLLECTABLE | MEMGC_DEBUG_UNCOLLECTABLE)))
+		mg_cycles_classify(unr, nunr, &last);
+	if ((dbg & MEMGC_DEBUG_SAVEALL) && !(how & COLLECT_KEEP)) {
+		for (size_t i = 0; i < nunr; i++)
+			if (push(&garbage, &ngarbage, &garbage_cap, unr[i]))
+				break;
+		keep = true;
+	}
+	if (dbg & (keep ? MEMGC_DEBUG_UNCOLLECTABLE : MEMGC_DEBUG_COLLECTABLE))
+		debug_objects(!keep);
+	uint64_t freed = 0, freed_bytes = 0;
+	if (!keep) {
+		for (size_t i = 0; i < nunr; i++) {
+			uint64_t sz = mg_hdr_size(mg_hdr_of(unr[i]));
+			if (mg_heap_free(unr[i], NULL) == 0) {
+				freed++;
+				freed_bytes += sz;
+			}
+		}
+	}
+	if (gen == 2) {
+		long_lived_total = p.gen2_after;
+		long_lived_pending = 0;
+		mg_heap_trim(NULL);
+	} else {
+		long_lived_pending += p.promoted2;
+	}
+	frozen_count = (long)p.frozen;
+
+	struct memgc_gc_stats *s = &stats[gen];
+	s->collections++;
+	s->collected += freed;
+	s->collected_bytes += freed_bytes;
+	s->uncollectable += nunr - freed;
+	s->uncollectable_bytes += p.found_bytes - freed_bytes;
+	s->pause_ns += pause;
+	if (pause > s->max_pause_ns)
+		s->max_pause_ns = pause;
+	s->scanned_bytes += scanned;
+	uint64_t total = now_ns() - t0;
+	s->total_ns += total;
+	if (dbg & MEMGC_DEBUG_STATS)
+		mg_log("gc: generation %d: %zu unreachable (%llu bytes), %llu freed; pause %.3f ms, "
+		       "total %.3f ms, %llu bytes scanned", gen, nunr,
+		       (unsigned long long)p.found_bytes, (unsigned long long)freed, pause / 1e6,
+		       total / 1e6, (unsigned long long)scanned);
+	if (r) {
+		r->gen = gen;
+		r->found_objects = nunr;
+		r->found_bytes = p.found_bytes;
+		r->freed_objects = freed;
+		r->freed_bytes = freed_bytes;
+		r->pause_ns = pause;
+		r->total_ns = total;
+		r->scanned_bytes = scanned;
+	}
+	size_t found = nunr;
+	pthread_mutex_unlock(&collect_lock);
+	if (ncallbacks) {
+		info.collected = (int64_t)freed;
+		info.uncollectable = (int64_t)(found - freed);
+		run_callbacks("stop", &info);
+	}
+	return 0;
+}
+
+static __attribute__((noinline)) long below_caller(long (*fn)(long), long arg)
+{
+	mg_roots_self_floor((uintptr_t)__builtin_frame_address(0));
+	long r = fn(arg);
+	mg_roots_self_floor(0);
+	return r;
+}
+
+__attribute__((noinline)) long mg_collect_as_caller(long (*fn)(long arg), long arg)
+{
+	__builtin_unwind_init();
+	volatile long r = below_caller(fn, arg);   /* not a tail call: this frame stays */
+	return r;
+}
+
+int mg_collect(int gen, bool self_root, struct mg_collect_result *r)
+{
+	return collect(gen, self_root ? COLLECT_SELF : 0, r);
+}
+
+long mg_collect_found(int gen)
+{
+	struct mg_collect_result r;
+	if (collect(gen, COLLECT_SELF, &r))
+		return -1;
+	return (long)r.found_objects;
+}
+
+const struct mg_leaks *mg_collect_leak_check(void)
+{
+	if (collect(2, COLLECT_SELF | COLLECT_CLASSIFY | COLLECT_KEEP, NULL))
+		return NULL;
+	pthread_mutex_lock(&collect_lock);
+	struct mg_leak_group *g = leaks.groups;
+	size_t cap = leaks.groups_cap;
+	leaks = last;                   /* swap, so that each keeps its own groups */
+	last.groups = g;
+	last.groups_cap = cap;
+	last.ngroups = 0;
+	pthread_mutex_unlock(&collect_lock);
+	return leaks.checked ? &leaks : NULL;
+}
+
+const struct mg_leaks *mg_collect_leaks(void)
+{
+	return leaks.checked ? &leaks : NULL;
+}
+
+void mg_collect_stats(struct memgc_gc_stats st[3])
+{
+	pthread_mutex_lock(&collect_lock);
+	memcpy(st, stats, sizeof stats);
+	pthread_mutex_unlock(&collect_lock);
+}
+
+/* ---- the collector thread ---- */
+
+static void *collector_main(void *arg)
+{
+	(void)arg;
+	mg_collect_own_thread();
+	sigset_t all;
+	sigfillset(&all);
+	sigdelset(&all, (int)mg_opt.stop_signal);
+	pthread_sigmask(SIG_SETMASK, &all, NULL);   /* only the stop signal comes in */
+	unsigned failures = 0;
+	for (;;) {
+		while (!__atomic_load_n(&request, __ATOMIC_ACQUIRE))
+			syscall(SYS_futex, &request, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+		if (!__atomic_load_n(&enabled, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&request, 0, __ATOMIC_RELEASE);
+			continue;
+		}
+		long c[3], t[3];
+		mg_stats_counts(c);
+		mg_stats_thresholds(t);
+		int gen = -1;
+		for (int i = 2; i >= 0 && gen < 0; i--) {
+			if (c[i] <= t[i] || t[i] <= 0)
+				continue;
+			if (i == 2 && long_lived_pending < long_lived_total / 4)
+				continue;
+			gen = i;
+		}
+		if (gen >= 0 && mg_collect(gen, false, NULL)) {
+			/* the world would not stop: back off, 10 ms doubling to 640 ms */
+			failures++;
+			struct timespec ts = { 0, 10000000L };
+			for (unsigned k = 1; k < failures && ts.tv_nsec < 500000000L; k++)
+				ts.tv_nsec *= 2;
+			nanosleep(&ts, NULL);
+		} else {
+			failures = 0;
+		}
+		__atomic_store_n(&request, 0, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/* glibc calloc'd this thread's DTV in pthread_create, through memgc's
+ * malloc: it is memgc's, not the program's.  The TCB's second word points
+ * 16 bytes into it. */
+void mg_collect_own_thread(void)
+{
+	mg_roots_own_thread();
+#if defined(__x86_64__)
+	uintptr_t dtv;
+	__asm__("mov %%fs:8, %0" : "=r"(dtv));
+	mg_stats_sync_index();
+	void *o = mg_index_find((void *)dtv);
+	if (o)
+		mg_heap_disown(o);
+#endif
+}
+
+void mg_collect_wake(void)
+{
+	if (!__atomic_load_n(&enabled, __ATOMIC_RELAXED) ||
+	    __atomic_load_n(&request, __ATOMIC_RELAXED))
+		return;
+	uint32_t z = 0;
+	if (!__atomic_compare_exchange_n(&request, &z, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return;
+	int none = 0;
+	if (__atomic_compare_exchange_n(&thread_state, &none, 1, false, __ATOMIC_ACQ_REL,
+					__ATOMIC_RELAXED)) {
+		/* pthread_create allocates (its TLS, its DTV): those nested
+		 * allocations find request set and return above */
+		pthread_attr_t a;
+		pthread_attr_init(&a);
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&a, 256 * 1024);
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);   /* the thread starts with all blocked */
+		int e = errno;
+		if (pthread_create(&collector, &a, collector_main, NULL)) {
+			static int said;
+			if (!said++)
+				mg_log("cannot start the collector thread: no automatic collection "
+				       "until it can (memgc_collect() works)");
+			__atomic_store_n(&thread_state, 0, __ATOMIC_RELEASE);
+			__atomic_store_n(&request, 0, __ATOMIC_RELEASE);
+		}
+		errno = e;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		pthread_attr_destroy(&a);
+		return;
+	}
+	syscall(SYS_futex, &request, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* ---- the API's state ---- */
+
+void mg_collect_init(void)
+{
+	enabled = mg_opt.gc;
+	debug_flags = (int)mg_opt.gc_debug;
+}
+
+bool mg_collect_enabled(void)
+{
+	return __atomic_load_n(&enabled, __ATOMIC_RELAXED);
+}
+
+void mg_collect_enable(bool on)
+{
+	__atomic_store_n(&enabled, on, __ATOMIC_RELAXED);
+}
+
+int mg_collect_debug(int set)
+{
+	if (set >= 0)
+		__atomic_store_n(&debug_flags, set, __ATOMIC_RELAXED);
+	return __atomic_load_n(&debug_flags, __ATOMIC_RELAXED);
+}
+
+int mg_collect_callback(memgc_callback fn, void *arg, bool add)
+{
+	int r = add ? ENOSPC : ENOENT;
+	pthread_mutex_lock(&cb_lock);
+	for (int i = 0; i < ncallbacks; i++)
+		if (callbacks[i].fn == fn && callbacks[i].arg == arg) {
+			if (add) {
+				r = EEXIST;
+			} else {
+				callbacks[i] = callbacks[--ncallbacks];
+				r = 0;
+			}
+			goto out;
+		}
+	if (add && ncallbacks < MAX_CALLBACKS) {
+		callbacks[ncallbacks].fn = fn;
+		callbacks[ncallbacks].arg = arg;
+		ncallbacks++;
+		r = 0;
+	}
+out:
+	pthread_mutex_unlock(&cb_lock);
+	return r;
+}
+
+long mg_collect_garbage(void **out, size_t n, bool clear)
+{
+	pthread_mutex_lock(&collect_lock);
+	long total = (long)ngarbage;
+	for (size_t i = 0; out && i < n && i < ngarbage; i++)
+		out[i] = garbage[i];
+	if (clear)
+		ngarbage = 0;
+	pthread_mutex_unlock(&collect_lock);
+	return total;
+}
+
+long mg_collect_garbage_count(void)
+{
+	return (long)__atomic_load_n(&ngarbage, __ATOMIC_RELAXED);
+}
+
+/* freeze and unfreeze rewrite generations: with the world stopped. */
+static void set_frozen(void *user, void *arg)
+{
+	unsigned gen = mg_hdr_gen(mg_hdr_of(user));
+	long *n = arg;
+	if (*n >= 0) {                  /* freeze */
+		if (gen != MG_GEN_FROZEN)
+			mg_hdr_set_gen(user, MG_GEN_FROZEN);
+		(*n)++;
+	} else if (gen == MG_GEN_FROZEN) {
+		mg_hdr_set_gen(user, 2);
+	}
+}
+
+static int freeze_stopped(struct mg_world *w, void *arg)
+{
+	(void)w;
+	mg_stats_sync_index();
+	mg_index_sweep_foreach(set_frozen, arg);
+	return 0;
+}
+
+int mg_collect_freeze(bool freeze)
+{
+	long n = freeze ? 0 : -1;
+	pthread_mutex_lock(&collect_lock);
+	int rc = mg_world_run(&world, freeze_stopped, &n);
+	if (rc == 0)
+		frozen_count = freeze ? n : 0;
+	pthread_mutex_unlock(&collect_lock);
+	if (rc) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return 0;
+}
+
+long mg_collect_freeze_count(void)
+{
+	return __atomic_load_n(&frozen_count, __ATOMIC_RELAXED);
+}
+
+/* ---- ignored objects: flagged in their header ---- */
+
+static int nignored;
+
+int mg_collect_ignore(void *user)
+{
+	struct mg_hdr *h = mg_hdr_of(user);
+	__atomic_fetch_or(&h->info, (uint64_t)MG_FLAG_IGNORED << MG_HDR_FLAGS_SHIFT, __ATOMIC_RELAXED);
+	__atomic_store_n(&nignored, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+bool mg_collect_has_ignored(void)
+{
+	return __atomic_load_n(&nignored, __ATOMIC_RELAXED);
+}
+
+/* ---- fork ---- */
+
+void mg_collect_fork_prepare(void)
+{
+	pthread_mutex_lock(&collect_lock);
+}
+
+void mg_collect_fork_parent(void)
+{
+	pthread_mutex_unlock(&collect_lock);
+}
+
+/* The collector thread is not in the child: the next request starts one. */
+void mg_collect_fork_child(void)
+{
+	pthread_mutex_init(&collect_lock, NULL);
+	pthread_mutex_init(&cb_lock, NULL);
+	thread_state = 0;
+	request = 0;
+	in_callback = 0;
+}

@@ -1,0 +1,30 @@
+## tests/collect/: the collector on real programs under the preload: one
+## test per kind of root (account and reclaim), leaks with known truth, and
+## a reclaim stress test.  The programs are built without libmemgc.so and
+## reach it through weak symbols.
+MG_COLLECT_TESTS = tests/collect/roots.sh tests/collect/leaks.sh tests/collect/stress.sh
+TESTS += $(MG_COLLECT_TESTS)
+EXTRA_DIST += $(MG_COLLECT_TESTS)
+
+check_PROGRAMS += tests/collect/roots tests/collect/leaks tests/collect/shared_cycle \
+	tests/collect/gcstress
+check_LTLIBRARIES += tests/collect/rootlib.la
+tests_collect_rootlib_la_SOURCES = tests/collect/rootlib.c
+tests_collect_rootlib_la_LDFLAGS = -module -avoid-version -rpath /nowhere
+tests_collect_rootlib_la_CFLAGS = $(AM_CFLAGS) -fvisibility=default
+
+tests_collect_roots_SOURCES = tests/collect/roots.c
+tests_collect_roots_CFLAGS = $(MG_INTEG_C_FLAGS)
+tests_collect_roots_LDFLAGS = $(MG_INTEG_LD_FLAGS)
+tests_collect_roots_LDADD = $(MG_INTEG_LIBS) -ldl
+# -O1 at most, and noipa in the source: the leaks must really be made
+tests_collect_leaks_SOURCES = tests/collect/leaks.c
+tests_collect_leaks_CFLAGS = $(MG_INTEG_C_FLAGS)
+tests_collect_leaks_LDFLAGS = $(MG_INTEG_LD_FLAGS)
+tests_collect_shared_cycle_SOURCES = tests/collect/shared_cycle.cc
+tests_collect_shared_cycle_CXXFLAGS = -std=gnu++17 -Wall -Wextra
+tests_collect_shared_cycle_LDFLAGS = $(MG_INTEG_LD_FLAGS)
+tests_collect_gcstress_SOURCES = tests/collect/gcstress.c
+tests_collect_gcstress_CFLAGS = $(MG_INTEG_C_FLAGS)
+tests_collect_gcstress_LDFLAGS = $(MG_INTEG_LD_FLAGS)
+tests_collect_gcstress_LDADD = $(MG_INTEG_LIBS)
