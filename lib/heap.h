@@ -11,7 +11,9 @@
  * same steps through the same helpers for any size, alignment and thread.
  *
  * The steps of an object's life, in order, each one helper here:
- *   born    header written (LIVE), logged for the index, counted
+ *   born    logged for the index, header written (LIVE), counted: logged
+ *           first, so that a stopped world never sees a live header it
+ *           cannot find (stats.h)
  *   dies    LIVE cleared in the header (the truth about liveness), counted
  * so the inline path and the general one cannot drift apart.
  */
@@ -46,8 +48,9 @@ static MG_ALWAYS_INLINE size_t mg_heap_req(size_t n, size_t off)
 static MG_ALWAYS_INLINE void mg_heap_born(struct mg_thread *t, void *user, size_t n, unsigned lg,
 				size_t usable, uint32_t site)
 {
+	bool due = mg_stats_log(t, user);
 	mg_hdr_write(user, n, lg, 0, MG_FLAG_LIVE, site);
-	mg_stats_log(t, user);
+	mg_stats_logged(t, user, due);
 	mg_stats_alloc(t, n, usable);
 }
 
@@ -56,8 +59,8 @@ static MG_ALWAYS_INLINE void mg_heap_born(struct mg_thread *t, void *user, size_
 static MG_ALWAYS_INLINE bool mg_heap_born_owned(struct mg_thread *t, void *user, size_t n,
 						size_t usable, uint32_t site)
 {
-	mg_hdr_write(user, n, 0, 0, MG_FLAG_LIVE, site);
 	bool due = mg_stats_log_owned(t, user);
+	mg_hdr_write(user, n, 0, 0, MG_FLAG_LIVE, site);
 	return mg_stats_alloc_owned(t, n, usable) | due;
 }
 

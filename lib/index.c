@@ -225,11 +225,12 @@ int mg_index_foreach(int (*fn)(void *user, void *arg), void *arg)
 	return 0;
 }
 
-/* Clears the L0 bits whose object is no longer live, and calls fn (when
- * not NULL) for each live object, in address order.  Only while no other
- * thread allocates (the world stopped, or a test): a concurrent allocation
- * could set a bit between the header read and the clear. */
-size_t mg_index_sweep_foreach(void (*fn)(void *user, void *arg), void *arg)
+/* The sweep of mg_index_sweep_foreach and mg_index_trim.  With c, a word
+ * whose headers lie on pages neither present nor swapped is cleared
+ * without a read (such a page holds zeros, so no live header, and reading
+ * it would fault it in): the headers of a word's objects lie in
+ * [start - 16, start + 1008), one page or the end of the one before. */
+static size_t sweep(struct mg_os_backed *c, void (*fn)(void *user, void *arg), void *arg)
 {
 	size_t cleared = 0, n1, n2;
 	used_extent(&n1, &n2);
@@ -241,10 +242,16 @@ size_t mg_index_sweep_foreach(void (*fn)(void *user, void *arg), void *arg)
 			if (!l1[k1])
 				continue;
 			uint64_t m = l0[k1], keep = m;
+			uintptr_t start = base + k1 * 64 * MG_HDR;
+			if (c && m && !mg_os_backed(c, start - MG_HDR) &&
+			    !mg_os_backed(c, start + 62 * MG_HDR)) {
+				cleared += (size_t)__builtin_popcountll(m);
+				keep = m = 0;
+			}
 			while (m) {
 				unsigned b = (unsigned)__builtin_ctzll(m);
 				m &= m - 1;
-				void *u = (void *)(base + (k1 * 64 + b) * MG_HDR);
+				void *u = (void *)(start + b * MG_HDR);
 				if (!mg_hdr_live(u)) {
 					keep &= ~(UINT64_C(1) << b);
 					cleared++;
@@ -252,7 +259,8 @@ size_t mg_index_sweep_foreach(void (*fn)(void *user, void *arg), void *arg)
 					fn(u, arg);
 				}
 			}
-			l0[k1] = keep;
+			if (keep != l0[k1])
+				l0[k1] = keep;
 			if (keep)
 				any = true;
 			else
@@ -262,6 +270,31 @@ size_t mg_index_sweep_foreach(void (*fn)(void *user, void *arg), void *arg)
 			l2[k2] = 0;
 	}
 	return cleared;
+}
+
+/* Clears the L0 bits whose object is no longer live, and calls fn (when
+ * not NULL) for each live object, in address order.  Only while no other
+ * thread allocates (the world stopped, or a test): a concurrent allocation
+ * could set a bit between the header read and the clear. */
+size_t mg_index_sweep_foreach(void (*fn)(void *user, void *arg), void *arg)
+{
+	return sweep(NULL, fn, arg);
+}
+
+/* mg_index_sweep_foreach for the purge (purge.c), with the world stopped,
+ * after mg_stats_sync_index: headers are read only on pages that are
+ * present or swapped (c), and the index pages left all zero are dropped;
+ * returns the bytes dropped.  A stopped thread's own mg_index_set either
+ * has set its L0 bit (then its L1 and L2 bytes stay, the word is not zero)
+ * or sets all three when it runs again; an object whose header is not
+ * live yet is still in its thread's log (stats.h), which sets the bit
+ * again.  fn may drop the region's pages below the object it is given. */
+size_t mg_index_trim(struct mg_os_backed *c, void (*fn)(void *user, void *arg), void *arg)
+{
+	size_t n1, n2;
+	sweep(c, fn, arg);
+	used_extent(&n1, &n2);
+	return mg_os_drop_zero(l0, n1 * 8, 0) + mg_os_drop_zero(l1, n1, 0) + mg_os_drop_zero(l2, n2, 0);
 }
 
 size_t mg_index_sweep(void)

@@ -200,3 +200,20 @@ size_t mg_mark_check(void)
 		mg_index_foreach(count_set, &n);
 	return n;
 }
+
+/* Gives back the pages of the mark stack and the blank pages of the mark
+ * bitmap (the part over [base, bump)): between collections neither holds
+ * anything, since the sweep clears every bit.  Only with the world stopped
+ * and no collection marking (purge.c: collections mark inside a stopped
+ * world of their own, and there is one at a time).  Returns the bytes of
+ * bitmap dropped. */
+size_t mg_mark_release(void)
+{
+	size_t n = 0;
+	if (bits)
+		n = mg_os_drop_zero(bits, (__atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE) -
+					   mg_heap_base) / MG_HDR / 8 + 8, 0);
+	if (stack)
+		mg_os_purge(stack, stack_cap * sizeof *stack);
+	return n;
+}

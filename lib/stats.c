@@ -69,7 +69,7 @@ static void publish(int64_t objs, int64_t bytes, int64_t usable,
 	}
 }
 
-void mg_stats_flush(struct mg_thread *t)
+static void publish_pending(struct mg_thread *t)
 {
 	if (t->shared)
 		return;
@@ -90,6 +90,16 @@ void mg_stats_catch_up(struct mg_thread *t)
 		mg_stats_log_drain(t);
 	if (t->flush_in == 0)
 		mg_stats_flush(t);
+}
+
+/* Every MG_FLUSH_OPS operations (stats.h): also the moment the thread
+ * follows its slot to a new arena (heap.c).  The reader and the exiting
+ * thread publish without that. */
+void mg_stats_flush(struct mg_thread *t)
+{
+	publish_pending(t);
+	if (!t->shared)
+		mg_heap_thread_flushed(t);
 }
 
 void mg_stats_log_drain(struct mg_thread *t)
@@ -128,9 +138,9 @@ static void thread_exit(void *v)
 {
 	struct mg_thread *t = v;
 	mg_roots_thread_exit();
-	mg_stats_flush(t);
+	publish_pending(t);
 	mg_stats_log_drain(t);
-	mg_heap_thread_detach(t->tcache_flags);
+	mg_heap_thread_detach(t);
 	mg_stats_tls = &shared_block;
 	pthread_mutex_lock(&threads_lock);
 	t->in_use = 0;
@@ -169,8 +179,7 @@ struct mg_thread *mg_stats_attach(void)
 		__atomic_store_n(&threads, t, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&threads_lock);
-	mg_heap_thread_attach(&t->arena, &t->tcache_flags, fresh);
-	t->small_max = mg_heap_small_max(t->tcache_flags);
+	mg_heap_thread_attach(t, fresh);
 	memset(t->site_key, 0, sizeof t->site_key);  /* the site table may differ after a fork */
 	mg_stats_tls = t;
 	if (have_key)
@@ -182,7 +191,7 @@ void mg_stats_read(struct memgc_heap_stats *st)
 {
 	struct mg_thread *self = mg_stats_tls;
 	if (self)
-		mg_stats_flush(self);
+		publish_pending(self);
 	memset(st, 0, sizeof *st);
 	int64_t live_objs = 0, live_bytes = 0, live_usable = 0;
 	const struct mg_thread *t = &shared_block;
@@ -226,7 +235,7 @@ void mg_stats_counts(long counts[3])
 {
 	struct mg_thread *self = mg_stats_tls;
 	if (self)
-		mg_stats_flush(self);
+		publish_pending(self);
 	int64_t c0 = __atomic_load_n(&g.count[0], __ATOMIC_RELAXED);
 	for (const struct mg_thread *t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE); t; t = t->next)
 		if (t->in_use)
@@ -276,7 +285,7 @@ void mg_stats_disown(size_t bytes, size_t usable)
 	t->live_objs--;
 	t->live_bytes -= (int64_t)bytes;
 	t->live_usable -= (int64_t)usable;
-	mg_stats_flush(t);
+	publish_pending(t);
 }
 
 void mg_stats_error(void)

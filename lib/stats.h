@@ -39,6 +39,16 @@ struct mg_thread {
 	uint32_t flush_in;     /* operations left until the next flush (1..MG_FLUSH_OPS) */
 	int shared;            /* a block several threads may use: atomics only */
 	unsigned arena;        /* this thread's object arena */
+	unsigned slot;         /* its slot (heap.c), fixed for the block */
+	int bound;             /* bound to arena by "thread.arena" */
+	uint32_t epoch;        /* mg_heap_epoch when last bound */
+	/* The burst detector (heap.c): allocs and frees (allocs - live_objs)
+	 * at the start of the current window of flushes, and whether the last
+	 * window was a burst; live_objs at the last flush. */
+	uint64_t burst_allocs, burst_frees;
+	int64_t flush_live;
+	uint32_t burst_flushes;
+	int bursting;
 	/* MG_TCACHE_AUTO, MALLOCX_TCACHE(id) or MALLOCX_TCACHE_NONE; never
 	 * MG_TCACHE_AUTO in the shared block, so AUTO implies owned */
 	unsigned tcache_flags;
@@ -95,7 +105,15 @@ void mg_stats_catch_up(struct mg_thread *t);
 
 /* Records a new object for the index.  Setting index bits right away would
  * be an atomic read-modify-write on a cold line at every malloc, which
- * stalls behind the header store; the log is a plain store to a hot one. */
+ * stalls behind the header store; the log is a plain store to a hot one.
+ *
+ * An object is logged BEFORE its header is written, and a full log is
+ * drained only after (mg_stats_catch_up, once the caller's work is done):
+ * so from the moment an object's header says live, the object is in a log
+ * or in the index, whatever instant a stopped world looks (purge.c drops
+ * the pages of every object it cannot find, the collector would not scan
+ * it).  An entry whose header is not live yet is passed over by readers
+ * like any stale bit. */
 static MG_ALWAYS_INLINE bool mg_stats_log_owned(struct mg_thread *t, void *user)
 {
 	uint32_t n = t->log_len;
@@ -104,11 +122,25 @@ static MG_ALWAYS_INLINE bool mg_stats_log_owned(struct mg_thread *t, void *user)
 	return n + 1 == MG_LOG_CAP;
 }
 
-static MG_ALWAYS_INLINE void mg_stats_log(struct mg_thread *t, void *user)
+/* The same for any block, before the header: returns true when t is due
+ * for mg_stats_logged's catch-up.  The shared block has no log: its index
+ * bit is set before the header and again after it (mg_stats_logged), in
+ * case a purge swept it in between. */
+static MG_ALWAYS_INLINE bool mg_stats_log(struct mg_thread *t, void *user)
+{
+	if (MG_UNLIKELY(t->shared)) {
+		mg_index_set(user);
+		return false;
+	}
+	return mg_stats_log_owned(t, user);
+}
+
+/* After the header; due is what mg_stats_log returned. */
+static MG_ALWAYS_INLINE void mg_stats_logged(struct mg_thread *t, void *user, bool due)
 {
 	if (MG_UNLIKELY(t->shared))
 		mg_index_set(user);
-	else if (MG_UNLIKELY(mg_stats_log_owned(t, user)))
+	else if (MG_UNLIKELY(due))
 		mg_stats_catch_up(t);
 }
 

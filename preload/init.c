@@ -28,10 +28,12 @@ static void fork_prepare(void)
 	mg_collect_fork_prepare();
 	mg_stats_fork_prepare();
 	mg_sites_fork_prepare();
+	mg_heap_fork_prepare();
 }
 
 static void fork_parent(void)
 {
+	mg_heap_fork_parent();
 	mg_sites_fork_parent();
 	mg_stats_fork_parent();
 	mg_collect_fork_parent();

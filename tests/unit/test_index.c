@@ -276,7 +276,8 @@ Test(index, sync_publishes_the_log)
 	mg_stats_sync_index();
 	cr_assert_eq(mg_index_find(p), p);
 	cr_assert_eq(mg_index_check(), 1);
-	/* With p, MG_LOG_CAP - 1 more fill the log, which then drains itself. */
+	/* With p, MG_LOG_CAP - 1 more fill the log, which then drains itself,
+	 * once the last one's header is written (stats.h). */
 	for (int i = 0; i < MG_LOG_CAP - 1; i++)
 		alloc(16, 16);
 	cr_assert_eq(mg_index_check(), MG_LOG_CAP);
