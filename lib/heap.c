@@ -215,10 +215,14 @@ static bool hook_dalloc(extent_hooks_t *h, void *addr, size_t size, bool committ
 	return !taken;
 }
 
-/* A retained extent of a destroyed arena: purged and reused. */
+/* A retained extent of a destroyed arena: purged and reused.  Its objects
+ * are all dead: their index bits go now, or the next collection's sweep
+ * would read every one of their headers, on purged pages, to find so
+ * (python3's list(range(5*10**7)) deleted: 0.4 s of page faults). */
 static void hook_destroy(extent_hooks_t *h, void *addr, size_t size, bool committed, unsigned ind)
 {
 	(void)h; (void)committed; (void)ind;
+	mg_index_clear(addr, size);
 	mg_os_purge(addr, size);
 	pthread_mutex_lock(&region_lock);
 	pinned_remove((uintptr_t)addr, (uintptr_t)addr + size);
@@ -240,10 +244,13 @@ static bool hook_decommit(extent_hooks_t *h, void *addr, size_t size, size_t off
 	return true;    /* refused: jemalloc purges instead */
 }
 
+/* jemalloc purges only memory no allocation holds: the objects that started
+ * there are dead, and their index bits go (hook_destroy says why). */
 static bool hook_purge(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len,
 		       unsigned ind)
 {
 	(void)h; (void)size; (void)ind;
+	mg_index_clear((char *)addr + off, len);
 	return mg_os_purge((char *)addr + off, len) != 0;
 }
 

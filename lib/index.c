@@ -90,6 +90,26 @@ void mg_index_set_many(void *const *users, size_t n)
 		set_one(__atomic_load_n(&users[i], __ATOMIC_RELAXED), b, m0, m1, m2);
 }
 
+void mg_index_clear(const void *lo, size_t size)
+{
+	if (!size || !mg_heap_readable(lo))
+		return;
+	size_t g0 = granule(lo), g1 = g0 + (size + MG_HDR - 1) / MG_HDR;   /* [g0, g1) */
+	size_t w0 = g0 >> 6, w1 = (g1 - 1) >> 6;
+	uint64_t first = ~UINT64_C(0) << (g0 & 63);
+	uint64_t last = ~UINT64_C(0) >> (63 - ((g1 - 1) & 63));
+	if (w0 == w1) {
+		__atomic_fetch_and(&l0[w0], ~(first & last), __ATOMIC_RELAXED);
+		return;
+	}
+	/* the end words may hold bits of neighbours, which other threads set */
+	__atomic_fetch_and(&l0[w0], ~first, __ATOMIC_RELAXED);
+	__atomic_fetch_and(&l0[w1], ~last, __ATOMIC_RELAXED);
+	for (size_t w = w0 + 1; w < w1; w++)
+		if (__atomic_load_n(&l0[w], __ATOMIC_RELAXED))
+			__atomic_store_n(&l0[w], 0, __ATOMIC_RELAXED);
+}
+
 bool mg_index_test(const void *user)
 {
 	if (!mg_heap_readable(user))

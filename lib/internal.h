@@ -199,6 +199,11 @@ int mg_index_init(uintptr_t base, size_t size);   /* 0 or -1 */
 void mg_index_set(const void *user);
 /* mg_index_set for each of users[0..n), none of them NULL. */
 void mg_index_set_many(void *const *users, size_t n);
+/* Clears the L0 bits of [lo, lo + size), a range of the region that holds
+ * no live object (an extent of a destroyed arena): the sweeps and lookups
+ * that follow need not read the headers of the objects it had.  Safe with
+ * other threads setting bits around it. */
+void mg_index_clear(const void *lo, size_t size);
 bool mg_index_test(const void *user);     /* an object was allocated at user */
 bool mg_index_live(const void *user);     /* ... and is live */
 /* The start of the live object whose [start, start+size) holds a, or NULL. */
