@@ -383,7 +383,7 @@ Test(options, json_of_the_defaults)
 			 "\"heap_reserve\": 1099511627776, \"arenas\": 0, \"arena_span\": 16777216, "
 			 "\"stop_signal\": 39, "
 			 "\"mode\": \"account\", \"gc\": 1, \"gc_debug\": 0, \"interior\": 1, "
-			 "\"leak_check\": 1, \"exitcode\": 0, \"mark_stack\": 1048576, "
+			 "\"leak_check\": 1, \"exitcode\": 0, \"mark_stack\": 134217728, "
 			 "\"watch\": \"auto\", \"control\": 0, \"control_dir\": \"\", \"collect_signal\": 0}");
 	close(fd);
 }
