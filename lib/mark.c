@@ -7,8 +7,9 @@
  *     one collected, and it is not ignored (header.h);
  *   marked(o)  =>  o is condemned and some scanned word points at (or, with
  *     interior pointers, into) o;
- *   marked(o) and o not on the stack  =>  o's words have been scanned, or
- *     overflowed is set (then mg_mark_drain() rescans every marked object);
+ *   marked(o) and o neither on the stack nor in the scan ring  =>  o's
+ *     words have been scanned, or overflowed is set (then mg_mark_drain()
+ *     rescans every marked object);
  *   a scanned word that designates an object and is not in the queue has
  *     been looked up (its object marked, if condemned).
  * Only condemned objects are ever marked or pushed: an older or ignored
@@ -27,6 +28,11 @@
  *      headers are prefetched when they enter, and is looked up in the index
  *      (index.c) when it leaves: the header's cache miss overlaps the
  *      scanning of the next words instead of stalling it.
+ * The objects to scan get the same treatment: a popped object waits in the
+ * scan ring (AHEAD objects) while its lines are prefetched.  A stack entry
+ * is the object's address with, in its 4 low bits (objects are 16-byte
+ * aligned), the number of cache lines it spans past its header's, at most
+ * 15: what to prefetch, known when it is marked, which reads the header.
  *
  * The mark stack is a chain of segments mapped with mg_os_map as marking
  * needs them (the world is stopped: no malloc), the first of SEG_FIRST
@@ -47,6 +53,7 @@
 #define SEG_FIRST 65536u        /* entries of the first segment (512 KiB) */
 #define NSEG 32                 /* SEG_FIRST << 31 is past any mark_stack */
 #define QUEUE 8u                /* words waiting for their lookup; a power of 2 */
+#define AHEAD 8u                /* popped objects waiting for their scan; a power of 2 */
 
 static uint64_t *bits;          /* the mark bitmap */
 static size_t bits_size;
@@ -54,10 +61,10 @@ static size_t bits_size;
  * the stack holds below + depth; stack == seg[cur], stack_cap ==
  * seg_cap[cur].  seg[i] for i > cur may be mapped from an earlier
  * marking. */
-static void **seg[NSEG];
+static uintptr_t *seg[NSEG];
 static size_t seg_cap[NSEG];
 static unsigned cur;
-static void **stack;
+static uintptr_t *stack;
 static size_t stack_cap, depth, below, stack_max;
 /* The queue: slot i holds a word to look up, or 0 (no candidate is 0). */
 static uintptr_t queue[QUEUE];
@@ -135,9 +142,9 @@ void mg_mark_clear(const void *user)
 }
 
 /* The stack is full (depth == stack_cap): moves to the next segment,
- * mapping it if it is not yet, and pushes o there; sets overflowed instead
+ * mapping it if it is not yet, and pushes e there; sets overflowed instead
  * when mark_stack entries are in use or no memory is left. */
-static void __attribute__((noinline)) push_next(void *o)
+static void __attribute__((noinline)) push_next(uintptr_t e)
 {
 	unsigned n = cur + 1;
 	size_t used = below + stack_cap;
@@ -154,24 +161,24 @@ static void __attribute__((noinline)) push_next(void *o)
 	cur = n;
 	stack = seg[n];
 	stack_cap = seg_cap[n];
-	stack[0] = o;
+	stack[0] = e;
 	depth = 1;
 }
 
-static inline void push(void *o)
+static inline void push(uintptr_t e)
 {
 	if (MG_LIKELY(depth < stack_cap))
-		stack[depth++] = o;
+		stack[depth++] = e;
 	else
-		push_next(o);
+		push_next(e);
 }
 
-/* The top of the stack, popped, or NULL when it is empty. */
-static inline void *pop(void)
+/* The top entry of the stack, popped, or 0 when it is empty. */
+static inline uintptr_t pop(void)
 {
 	if (MG_UNLIKELY(!depth)) {
 		if (!cur)
-			return NULL;
+			return 0;
 		cur--;
 		stack = seg[cur];
 		stack_cap = seg_cap[cur];
@@ -193,10 +200,14 @@ static inline void mark(void *o)
 	uint64_t bit = UINT64_C(1) << (g & 63);
 	if (bits[g >> 6] & bit)
 		return;
+	const struct mg_hdr *h = mg_hdr_of(o);
 	if (!mg_mark_condemned(o))
 		return;
 	bits[g >> 6] |= bit;
-	push(o);
+	/* the cache lines past the header's, at most 15, in the low bits */
+	uint64_t size = mg_hdr_size(h);
+	uintptr_t lines = size ? ((uintptr_t)o + size - 1) / 64 - (uintptr_t)h / 64 : 0;
+	push((uintptr_t)o | (lines < MG_HDR - 1 ? lines : MG_HDR - 1));
 }
 
 /* The object a candidate word designates, or NULL. */
@@ -299,16 +310,54 @@ static int rescan_one(void *user, void *arg)
 	return 0;
 }
 
+/* Scans the objects on the stack, each AHEAD pops after its own: the
+ * lines of an object are prefetched when it is popped and read when
+ * AHEAD more have been (an object can wait on the stack long enough for
+ * its lines to leave the cache).  Returns when the stack and the ring
+ * are empty. */
+static void scan_stack(void)
+{
+	void *ring[AHEAD] = { 0 };
+	unsigned next = 0, held = 0;
+	for (;;) {
+		uintptr_t e = pop();
+		if (MG_LIKELY(e)) {
+			void *o = (void *)(e & ~(uintptr_t)(MG_HDR - 1));
+			const char *h = (const char *)mg_hdr_of(o);
+			for (unsigned k = 0; k <= (e & (MG_HDR - 1)); k++)
+				__builtin_prefetch(h + 64 * k);
+			unsigned i = next++ & (AHEAD - 1);
+			void *old = ring[i];
+			ring[i] = o;
+			if (old)
+				mg_mark_object(old);
+			else
+				held++;
+			continue;
+		}
+		if (!held)
+			return;
+		/* the stack is empty: scan the oldest one held, which may
+		 * push more */
+		for (unsigned k = 0;; k++) {
+			unsigned i = (next + k) & (AHEAD - 1);
+			if (ring[i]) {
+				void *o = ring[i];
+				ring[i] = NULL;
+				held--;
+				mg_mark_object(o);
+				break;
+			}
+		}
+	}
+}
+
 void mg_mark_drain(void)
 {
 	for (;;) {
-		for (;;) {
-			void *o;
-			while ((o = pop()))
-				mg_mark_object(o);
-			if (!flush_queue())
-				break;
-		}
+		do
+			scan_stack();
+		while (flush_queue());
 		if (!overflowed)
 			break;
 		/* Some marked objects were never pushed: scan every marked one
