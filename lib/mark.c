@@ -409,7 +409,7 @@ size_t mg_mark_release(void)
 	if (bits)
 		n = mg_os_drop_zero(bits, (__atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE) -
 					   mg_heap_base) / MG_HDR / 8 + 8, 0);
-	if (stack)
-		mg_os_purge(stack, stack_cap * sizeof *stack);
+	for (unsigned i = 0; i < NSEG && seg[i]; i++)
+		mg_os_purge(seg[i], seg_cap[i] * sizeof *seg[i]);
 	return n;
 }
