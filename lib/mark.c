@@ -18,7 +18,8 @@
  * is set between collections (mg_mark_check() counts set ones).
  *
  * What a scanned word costs, cheapest first (most words stop at the first
- * or second test):
+ * or second test, which mg_mark_range makes without branches, CHUNK words
+ * at a time):
  *   1. outside [base + 16, bump): one subtraction and one compare;
  *   2. in the first granule of a marked object (the bit of its granule is
  *      set): one bitmap load.  No other object can hold that word (objects
@@ -54,6 +55,7 @@
 #define NSEG 32                 /* SEG_FIRST << 31 is past any mark_stack */
 #define QUEUE 8u                /* words waiting for their lookup; a power of 2 */
 #define AHEAD 8u                /* popped objects waiting for their scan; a power of 2 */
+#define CHUNK 32u               /* words mg_mark_range filters at a time */
 
 static uint64_t *bits;          /* the mark bitmap */
 static size_t bits_size;
@@ -285,14 +287,25 @@ void mg_mark_range(uintptr_t lo, uintptr_t hi)
 	const uintptr_t *w = (const uintptr_t *)lo, *end = (const uintptr_t *)(hi & ~(uintptr_t)7);
 	const uintptr_t base = lo_cand, n = span, hb = hbase;
 	const uint64_t *const b = bits;
-	for (; w < end; w++) {
-		uintptr_t v = *w;
-		if (MG_LIKELY(v - base >= n))
-			continue;
-		size_t g = (v - hb) / MG_HDR;
-		if ((b[g >> 6] >> (g & 63)) & 1)
-			continue;
-		enqueue(v);
+	uintptr_t cand[CHUNK];
+	while (w < end) {
+		const uintptr_t *stop = end - w > CHUNK ? w + CHUNK : end;
+		size_t k = 0, j = 0;
+		/* Tests 1 and 2 without branches: whether a word is a pointer
+		 * is a coin toss to the branch predictor. */
+		for (; w < stop; w++) {
+			uintptr_t v = *w;
+			cand[k] = v;
+			k += v - base < n;
+		}
+		for (size_t i = 0; i < k; i++) {
+			uintptr_t v = cand[i];
+			size_t g = (v - hb) / MG_HDR;
+			cand[j] = v;
+			j += !((b[g >> 6] >> (g & 63)) & 1);
+		}
+		for (size_t i = 0; i < j; i++)
+			enqueue(cand[i]);
 	}
 }
 
