@@ -185,24 +185,39 @@ static long prev_start(size_t g, size_t floor)
 	}
 }
 
+/* start, the live object nearest below a, if it holds a (a size-0
+ * object holds its first byte); else NULL: objects are disjoint, so no
+ * other one does. */
+static inline void *holding(void *start, const void *a)
+{
+	uint64_t size = mg_hdr_size(mg_hdr_of(start));
+	if (size == 0)
+		size = 1;
+	return (uintptr_t)a - (uintptr_t)start < size ? start : NULL;
+}
+
 void *mg_index_find(const void *a)
 {
 	/* any address, aligned or not, inside the mapped part of the region */
 	if ((uintptr_t)a < base + MG_HDR || (uintptr_t)a >= __atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE))
 		return NULL;
-	/* The nearest live start at or below a: objects are disjoint, so if it
-	 * does not hold a, no object does.  Stale starts are passed over.  No
-	 * object is larger than the largest extent: none starts further down. */
+	/* Most addresses looked up (the collector's) are in the first granule
+	 * of a live object: no search. */
+	size_t g = granule(a);
+	if ((__atomic_load_n(&l0[g >> 6], __ATOMIC_RELAXED) >> (g & 63)) & 1) {
+		void *start = (void *)(base + (uintptr_t)g * MG_HDR);
+		if (mg_hdr_live(start))
+			return holding(start, a);
+	}
+	/* The nearest live start at or below a.  Stale starts are passed
+	 * over.  No object is larger than the largest extent: none starts
+	 * further down. */
 	size_t span = __atomic_load_n(&mg_heap_max_extent, __ATOMIC_RELAXED) / MG_HDR + 1;
-	size_t g = granule(a), floor = g > span ? g - span : 0;
+	size_t floor = g > span ? g - span : 0;
 	for (long s = prev_start(g, floor); s >= (long)floor; s = s ? prev_start((size_t)s - 1, floor) : -1) {
 		void *start = (void *)(base + (uintptr_t)s * MG_HDR);
-		if (!mg_hdr_live(start))
-			continue;
-		uint64_t size = mg_hdr_size(mg_hdr_of(start));
-		if (size == 0)
-			size = 1;
-		return (uintptr_t)a - (uintptr_t)start < size ? start : NULL;
+		if (mg_hdr_live(start))
+			return holding(start, a);
 	}
 	return NULL;
 }

@@ -53,7 +53,7 @@
 
 #define SEG_FIRST 65536u        /* entries of the first segment (512 KiB) */
 #define NSEG 32                 /* SEG_FIRST << 31 is past any mark_stack */
-#define QUEUE 8u                /* words waiting for their lookup; a power of 2 */
+#define QUEUE 32u               /* words waiting for their lookup; a power of 2 */
 #define AHEAD 8u                /* popped objects waiting for their scan; a power of 2 */
 #define CHUNK 32u               /* words mg_mark_range filters at a time */
 
