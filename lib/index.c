@@ -260,6 +260,21 @@ int mg_index_foreach(int (*fn)(void *user, void *arg), void *arg)
 	return 0;
 }
 
+/* Prefetches the headers of L0 word k's objects (a prefetch does not
+ * fault, whether the page is present or not): a sweep reads them AHEAD
+ * words later, in address order, and objects of a few hundred bytes lie
+ * too far apart for the hardware's stream prefetch to run ahead of it. */
+#define AHEAD 4
+static inline void prefetch_headers(size_t k)
+{
+	uint64_t m = __atomic_load_n(&l0[k], __ATOMIC_RELAXED);
+	uintptr_t hdr0 = base + k * 64 * MG_HDR - MG_HDR;
+	while (m) {
+		__builtin_prefetch((const void *)(hdr0 + (unsigned)__builtin_ctzll(m) * MG_HDR));
+		m &= m - 1;
+	}
+}
+
 /* The sweep of mg_index_sweep_foreach and mg_index_trim.  With c, a word
  * whose headers lie on pages neither present nor swapped is cleared
  * without a read (such a page holds zeros, so no live header, and reading
@@ -278,6 +293,8 @@ static size_t sweep(struct mg_os_backed *c, void (*fn)(void *user, void *arg), v
 				continue;
 			uint64_t m = l0[k1], keep = m;
 			uintptr_t start = base + k1 * 64 * MG_HDR;
+			if (k1 + AHEAD < n1)
+				prefetch_headers(k1 + AHEAD);
 			if (c && m && !mg_os_backed(c, start - MG_HDR) &&
 			    !mg_os_backed(c, start + 62 * MG_HDR)) {
 				cleared += (size_t)__builtin_popcountll(m);
