@@ -171,7 +171,7 @@ struct mg_options {
 	bool interior;            /* interior pointers keep objects reachable */
 	bool leak_check;          /* a full collection at exit */
 	long exitcode;            /* exit status when it finds leaks; 0: unchanged */
-	long mark_stack;          /* mark stack entries */
+	long mark_stack;          /* most mark stack entries (it grows as needed) */
 	int watch;                /* enum mg_watch_mode (watch.c) */
 	bool control;             /* serve the control socket (control.c) */
 	long collect_signal;      /* 0, or the signal that asks for a collection */
