@@ -900,7 +900,9 @@ static void case_back_off(void)
 			     "signal behind a stopped thread's lock)", round, attempts, ms);
 			return;
 		}
-		check(round < 5, "5 rounds spoilt by preemption before the stop");
+		/* a loaded machine (make -j2 check beside other jobs) preempts
+		 * for more than 2 ms often: a spoilt round costs some 100 ms */
+		check(round < 40, "40 rounds spoilt by preemption before the stop");
 	}
 }
 
