@@ -4,7 +4,10 @@
  *   every stopped thread: its registers (general and the XSAVE image) and
  *     its stack from sp to the end of the mapping (for a glibc thread that
  *     takes in its static TLS and the TCB), and the DTV its TCB points to,
- *     interior pointer though that is (dynamic TLS blocks hang off it)
+ *     interior pointer though that is (dynamic TLS blocks hang off it);
+ *     for a thread stopped on its sigaltstack, [sp, end) of that stack and
+ *     the whole of its own stack, where its interrupted frames end being
+ *     unknown (scan_own_stack; LeakSanitizer does the same)
  *   every readable, writable mapping of /proc/self/maps (module data and
  *     bss, dlopen'd ones included, anonymous memory, the main thread's TLS)
  *     but: the region, memgc's own mappings (os.c's list) and its own data
@@ -68,6 +71,7 @@ static char *scratch;
 struct area { uintptr_t lo, hi; bool scan, anon; };
 static struct area *areas;
 static unsigned nareas;
+static uintptr_t main_lo, main_hi;     /* the [stack] mapping of this scan */
 
 /* ---- registered ranges ---- */
 
@@ -395,6 +399,10 @@ static int vma(const struct mg_os_vma *v, void *arg)
 	areas[nareas].scan = root_vma(v);
 	areas[nareas].anon = !v->path[0] || starts(v->path, "[heap]") || starts(v->path, "[anon:");
 	nareas++;
+	if (starts(v->path, "[stack]")) {
+		main_lo = v->start;
+		main_hi = v->end;
+	}
 	return 0;
 }
 
@@ -493,6 +501,27 @@ static void scan_thread(const struct mg_world_thread *t, bool self_root)
 	}
 }
 
+/* The own stack of a thread stopped on its sigaltstack (the signal stack
+ * is scanned from sp by scan_thread): its frames below the handler's are
+ * live, down to an sp that only the kernel's signal frame on the other
+ * stack records, so the whole mapping is scanned, its touched pages: the
+ * main thread's [stack], which is no root mapping, or the mapping of a
+ * glibc thread's block (its TCB at the top), unless it is a root mapping
+ * already (no stopped thread's sp in it). */
+static void scan_own_stack(const struct mg_world_thread *t)
+{
+	if (mg_roots_is_own(t->tid))
+		return;
+	if (t->tid == getpid()) {
+		if (main_lo < main_hi)
+			scan_piece(main_lo, main_hi, true);
+		return;
+	}
+	long k = t->tp ? area_of(t->tp) : -1;
+	if (k >= 0 && !areas[k].scan)
+		scan_piece(areas[k].lo, areas[k].hi, true);
+}
+
 uint64_t mg_roots_scan(const struct mg_world *w, bool self_root)
 {
 	uint64_t before = mg_mark_scanned();
@@ -509,6 +538,7 @@ uint64_t mg_roots_scan(const struct mg_world *w, bool self_root)
 	/* the maps text goes through the first quarter of scratch; sps and
 	 * the fdinfo buffer live in the rest */
 	nareas = 0;
+	main_lo = main_hi = 0;
 	mg_os_maps_foreach(scratch, SCRATCH / 4, vma, NULL);
 
 	for (unsigned i = 0; i < w->n; i++)
@@ -524,6 +554,9 @@ uint64_t mg_roots_scan(const struct mg_world *w, bool self_root)
 	for (unsigned i = 0; i < nareas; i++)
 		if (areas[i].scan)
 			scan_less_excl(areas[i].lo, areas[i].hi, areas[i].anon);
+	for (unsigned i = 0; i < w->n; i++)
+		if (w->threads[i].flags & MG_WORLD_ALTSTACK)
+			scan_own_stack(&w->threads[i]);
 	if (pagemap >= 0)
 		close(pagemap);
 	pagemap = -1;

@@ -1274,10 +1274,38 @@ void mg_world_free(struct mg_world *w)
  * has the default action for it: a stop signal that reaches a thread on
  * its way into execve would kill the program it execs.  So around execve
  * the caller holds the world lock (no stop can start) after taking any
- * stop signal already queued to it. */
+ * stop signal already queued to it.
+ *
+ * Not in a vfork child (CPython's subprocess execs from one): it runs in
+ * its parent's memory, the shared page included, while the parent's other
+ * threads run on, and its pid is not the parent's.  world_lock would take
+ * the lock as a fork child takes over its parent's copy, and reset the
+ * state of a stop under way in the parent: the parent's stopper then saw
+ * no thread pending and scanned a world without the vforking thread, which
+ * never stopped (its signal, from a pid that was no longer s->pid, was
+ * ignored).  Such a child needs nothing: it is no thread of the parent's,
+ * so no stop signal is ever sent to it.  home (the pid memgc's memory
+ * belongs to, set at start-up and in a forked child) tells it apart:
+ * getpid() differs from it there, and only there or in a child forked
+ * without the fork handlers (_Fork, a raw clone), which has no collector
+ * thread to stop it either. */
+
+static pid_t home;
+
+void mg_world_home(void)
+{
+	__atomic_store_n(&home, getpid(), __ATOMIC_RELAXED);
+}
+
+static bool in_vfork_child(void)
+{
+	return getpid() != __atomic_load_n(&home, __ATOMIC_RELAXED);
+}
 
 void mg_world_exec_begin(void)
 {
+	if (in_vfork_child())
+		return;
 	struct shared *s = shared_get();
 	if (!s)
 		return;
@@ -1296,6 +1324,8 @@ void mg_world_exec_begin(void)
 
 void mg_world_exec_end(void)
 {
+	if (in_vfork_child())
+		return;
 	struct shared *s = __atomic_load_n(&g, __ATOMIC_ACQUIRE);
 	if (s && __atomic_load_n(&s->lock, __ATOMIC_ACQUIRE) == (uint32_t)getpid())
 		world_unlock(s);

@@ -171,5 +171,9 @@ int mg_world_check(const struct mg_world *w);
  * execve failed, lets stops start again. */
 void mg_world_exec_begin(void);
 void mg_world_exec_end(void);
+/* The calling process is the one memgc's memory belongs to: called at
+ * start-up and in a forked child.  A process whose pid differs (a vfork
+ * child, in its parent's memory) leaves the world lock alone at execve. */
+void mg_world_home(void);
 
 #endif /* MG_WORLD_H */

@@ -6,7 +6,7 @@ mg_init
 lib=$MEMGC_BUILDDIR/tests/collect/.libs/rootlib.so
 [ -f "$lib" ] || mg_fail "roots: $lib is not built"
 ROOTLIB=$lib; export ROOTLIB
-for kind in global dlopen thread tls dlopen_tls mmap registered interior old epoll; do
+for kind in global dlopen thread tls dlopen_tls mmap registered interior old epoll altstack; do
 	for mode in account reclaim; do
 		if [ $mode = reclaim ]; then RECLAIM=1; export RECLAIM; else unset RECLAIM; fi
 		MG_OPTS="mode=$mode" mg_run_preloaded "roots-$kind-$mode" "$MEMGC_BUILDDIR/tests/collect/roots" "$kind"
