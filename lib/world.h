@@ -138,6 +138,11 @@ struct mg_world {
 	unsigned exited;                   /* listed, then gone or zombies */
 	unsigned passes;                   /* listings of /proc/self/task */
 	unsigned attempts;                 /* 1, or more after backing off */
+	bool quiet;                        /* input: no message when the stop fails */
+	bool timed_out;                    /* output: it failed because threads did not
+					      answer in time */
+	unsigned spent_ms, spent_attempts; /* input: counted into the failure message
+					      (mg_world_run's earlier slices) */
 	struct mg_world_thread *threads;
 	/* world.c's own */
 	unsigned cap;
