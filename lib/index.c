@@ -79,15 +79,29 @@ void mg_index_set(const void *user)
 	set_one(user, base, l0, l1, l2);
 }
 
+/* set_one for a bit found clear, out of set_many's loop. */
+static __attribute__((noinline)) void set_new(const void *user, uint8_t *m1, uint8_t *m2)
+{
+	set_one(user, base, l0, m1, m2);
+}
+
 /* The maps' addresses are read once: the stores to the summaries could
- * alias them as far as the compiler knows. */
+ * alias them as far as the compiler knows.  The common case, a bit found
+ * set, is tested here with the word taken from the byte offset (>> 10)
+ * and the bit from the granule (bt takes it modulo 64): about ten
+ * instructions an entry, where set_one's general form takes fifteen. */
 void mg_index_set_many(void *const *users, size_t n)
 {
 	uintptr_t b = base;
-	uint64_t *m0 = l0;
+	const uint64_t *m0 = l0;
 	uint8_t *m1 = l1, *m2 = l2;
-	for (size_t i = 0; i < n; i++)
-		set_one(__atomic_load_n(&users[i], __ATOMIC_RELAXED), b, m0, m1, m2);
+	for (void *const *e = users + n; users != e; users++) {
+		const void *u = __atomic_load_n(users, __ATOMIC_RELAXED);
+		uintptr_t off = (uintptr_t)u - b;
+		uint64_t w = __atomic_load_n(&m0[off >> 10], __ATOMIC_RELAXED);
+		if (MG_UNLIKELY(!((w >> ((off >> 4) & 63)) & 1)))
+			set_new(u, m1, m2);
+	}
 }
 
 bool mg_index_test(const void *user)
