@@ -96,7 +96,8 @@ static inline void mg_hdr_write(void *user, uint64_t size, unsigned lg_al,
 			(uint64_t)gen << MG_HDR_GEN_SHIFT |
 			(uint64_t)flags << MG_HDR_FLAGS_SHIFT;
 	struct mg_hdr *h = mg_hdr_of(user);
-	uint64_t tag = (uint64_t)mg_hdr_check(user, info, site) << 32 | site;
+	uint64_t m = mg_hdr_mix(user, info, site);
+	uint64_t tag = m ^ (uint32_t)(m ^ site);   /* check << 32 | site, without a mask */
 #if defined(__SSE2__)
 	/* One 16-byte store (h is 16-byte aligned): a thread that a signal
 	 * stops (a stopped world) is never between the two words, so a header
