@@ -35,6 +35,7 @@ uintptr_t mg_heap_base, mg_heap_end;
 uint64_t mg_hdr_secret;
 
 uintptr_t mg_heap_bump;                    /* written under region_lock */
+uintptr_t mg_heap_first, mg_heap_granules; /* the same (internal.h) */
 static pthread_mutex_t region_lock = PTHREAD_MUTEX_INITIALIZER;
 static size_t large_release;
 uint16_t mg_heap_small_usable[MG_HEAP_SMALL_SLOTS];
@@ -182,6 +183,8 @@ static void *hook_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t a
 		if ((!new_addr || b == bump) && b >= bump && b + size > b && b + size <= mg_heap_end &&
 		    mg_os_commit((void *)b, size) == 0) {
 			__atomic_store_n(&mg_heap_bump, b + size, __ATOMIC_RELEASE);
+			__atomic_store_n(&mg_heap_granules, (b + size - mg_heap_first) / MG_HDR,
+					 __ATOMIC_RELEASE);
 			a = b;
 		}
 	}
@@ -673,6 +676,7 @@ int mg_heap_init(void)
 	if (size != mg_opt.heap_reserve)
 		mg_log("heap_reserve lowered to %zu bytes: the address space is limited", size);
 	mg_heap_base = mg_heap_bump = (uintptr_t)r;
+	mg_heap_first = mg_heap_base + MG_HDR;   /* mg_heap_granules stays 0 */
 	mg_heap_end = (uintptr_t)r + size;
 
 	nslots = mg_opt.arenas ? (unsigned)mg_opt.arenas : mg_os_ncpu();
@@ -731,7 +735,8 @@ void mg_heap_thread_flushed(struct mg_thread *t)
 {
 	if (t->shared)
 		return;
-	uint64_t frees = t->allocs - (uint64_t)t->live_objs;   /* stats.h */
+	int64_t live = mg_stats_live(t).objs;
+	uint64_t frees = t->allocs - (uint64_t)live;   /* stats.h */
 	if (++t->burst_flushes == BURST_OPS / MG_FLUSH_OPS) {
 		uint64_t al = t->allocs - t->burst_allocs, fr = frees - t->burst_frees;
 		t->bursting = fr * 16 < al;
@@ -745,8 +750,8 @@ void mg_heap_thread_flushed(struct mg_thread *t)
 		t->burst_flushes = 0;
 	}
 	/* frees among the last MG_FLUSH_OPS operations: ops = allocs + frees */
-	int64_t dnet = t->live_objs - t->flush_live;
-	t->flush_live = t->live_objs;
+	int64_t dnet = live - t->flush_live;
+	t->flush_live = live;
 	bool freeing = dnet < MG_FLUSH_OPS - MG_FLUSH_OPS / 4;   /* 1 op in 8 a free */
 	if (t->epoch == __atomic_load_n(&mg_heap_epoch, __ATOMIC_ACQUIRE)) {
 		unsigned a = t->arena;

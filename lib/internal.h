@@ -232,11 +232,18 @@ static inline bool mg_heap_owns(const void *p)
 {
 	return (uintptr_t)p - mg_heap_base < mg_heap_end - mg_heap_base;
 }
-/* p could start an object: aligned, and its header is mapped memory. */
+/* mg_heap_base + MG_HDR, and the granules from there to mg_heap_bump (0
+ * before the region has any): written with mg_heap_bump, for
+ * mg_heap_readable. */
+extern uintptr_t mg_heap_first, mg_heap_granules;
+/* p could start an object: aligned, and its header is mapped memory.  One
+ * comparison: rotating the offset from mg_heap_first right by 4 puts a
+ * misaligned one's low bits on top, and one below it wraps, so both read
+ * as too large (every free asks this first). */
 static inline bool mg_heap_readable(const void *p)
 {
-	return ((uintptr_t)p & (MG_HDR - 1)) == 0 && (uintptr_t)p >= mg_heap_base + MG_HDR &&
-	       (uintptr_t)p < __atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE);
+	uintptr_t off = (uintptr_t)p - mg_heap_first;
+	return (off >> 4 | off << 60) < __atomic_load_n(&mg_heap_granules, __ATOMIC_ACQUIRE);
 }
 int mg_heap_init(void);               /* 0, or -1 with a message */
 /* Allocates n bytes aligned to align (a power of two, at least 16), zeroed

@@ -69,27 +69,32 @@ static void publish(int64_t objs, int64_t bytes, int64_t usable,
 	}
 }
 
+/* Publishes t's pending deltas and drains its log (stats.h: every reset of
+ * flush_in drains, so the inline paths need not watch the log). */
 static void publish_pending(struct mg_thread *t)
 {
 	if (t->shared)
 		return;
-	int64_t o = t->live_objs, b = t->live_bytes, u = t->live_usable, of = t->old_frees;
-	publish(o - t->base_objs, b - t->base_bytes, u - t->base_usable,
+	struct mg_stats_live l = mg_stats_live(t);
+	int64_t of = t->old_frees;
+	publish(l.objs - t->base_objs, l.bytes - t->base_bytes, l.usable - t->base_usable,
 		t->max_objs - t->base_objs, t->max_bytes - t->base_bytes,
-		t->max_usable - t->base_usable, (o - t->base_objs) + (of - t->base_old_frees));
+		t->max_usable - t->base_usable, (l.objs - t->base_objs) + (of - t->base_old_frees));
 	t->base_old_frees = of;
-	t->base_objs = t->max_objs = o;
-	t->base_bytes = t->max_bytes = b;
-	t->base_usable = t->max_usable = u;
+	t->base_objs = t->max_objs = l.objs;
+	t->base_bytes = t->max_bytes = l.bytes;
+	t->base_usable = t->max_usable = l.usable;
+	t->room_objs = t->room_bytes = t->room_usable = 0;
 	t->flush_in = MG_FLUSH_OPS;
+	mg_stats_log_drain(t);
 }
 
 void mg_stats_catch_up(struct mg_thread *t)
 {
-	if (__atomic_load_n(&t->log_len, __ATOMIC_RELAXED) == MG_LOG_CAP)
-		mg_stats_log_drain(t);
 	if (t->flush_in == 0)
-		mg_stats_flush(t);
+		mg_stats_flush(t);   /* drains too */
+	else if (__atomic_load_n(&t->log_len, __ATOMIC_RELAXED) >= MG_LOG_CAP - MG_FLUSH_OPS)
+		mg_stats_log_drain(t);
 }
 
 /* Every MG_FLUSH_OPS operations (stats.h): also the moment the thread
@@ -127,9 +132,9 @@ void mg_stats_shared_update(struct mg_thread *t, int64_t objs, int64_t bytes,
 	if (objs > 0)
 		__atomic_add_fetch(&t->allocs, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&t->bytes_in, in_bytes, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&t->live_objs, objs, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&t->live_bytes, bytes, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&t->live_usable, usable, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&t->room_objs, objs, __ATOMIC_RELAXED);     /* max_* stay 0 */
+	__atomic_sub_fetch(&t->room_bytes, bytes, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&t->room_usable, usable, __ATOMIC_RELAXED);
 	publish(objs, bytes, usable, objs > 0 ? objs : 0, bytes > 0 ? bytes : 0,
 		usable > 0 ? usable : 0, count);
 }
@@ -199,9 +204,10 @@ void mg_stats_read(struct memgc_heap_stats *st)
 		for (; t; t = pass ? t->next : NULL) {
 			st->allocations += __atomic_load_n(&t->allocs, __ATOMIC_RELAXED);
 			st->allocated_bytes += __atomic_load_n(&t->bytes_in, __ATOMIC_RELAXED);
-			live_objs += __atomic_load_n(&t->live_objs, __ATOMIC_RELAXED);
-			live_bytes += __atomic_load_n(&t->live_bytes, __ATOMIC_RELAXED);
-			live_usable += __atomic_load_n(&t->live_usable, __ATOMIC_RELAXED);
+			struct mg_stats_live l = mg_stats_live(t);
+			live_objs += l.objs;
+			live_bytes += l.bytes;
+			live_usable += l.usable;
 		}
 		t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE);
 	}
@@ -225,7 +231,7 @@ void mg_stats_read(struct memgc_heap_stats *st)
 /* count[0]'s part that block t has not published yet. */
 static int64_t count_pending(const struct mg_thread *t)
 {
-	return __atomic_load_n(&t->live_objs, __ATOMIC_RELAXED) -
+	return mg_stats_live(t).objs -
 	       __atomic_load_n(&t->base_objs, __ATOMIC_RELAXED) +
 	       __atomic_load_n(&t->old_frees, __ATOMIC_RELAXED) -
 	       __atomic_load_n(&t->base_old_frees, __ATOMIC_RELAXED);
@@ -282,9 +288,9 @@ void mg_stats_disown(size_t bytes, size_t usable)
 		return;         /* memgc's threads are new threads, with blocks of their own */
 	t->allocs--;
 	t->bytes_in -= bytes;
-	t->live_objs--;
-	t->live_bytes -= (int64_t)bytes;
-	t->live_usable -= (int64_t)usable;
+	t->room_objs++;
+	t->room_bytes += (int64_t)bytes;
+	t->room_usable += (int64_t)usable;
 	publish_pending(t);
 }
 
