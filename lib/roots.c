@@ -45,7 +45,7 @@
 
 #define REG_MAX 4096
 #define OWN_MAX 16
-#define EXCL_MAX 8192 + 8
+#define EXCL_MAX (8192 + 8)
 #define SCRATCH (256 * 1024)
 #define VMA_MAX 65536
 

@@ -3,9 +3,10 @@
 ## a reclaim stress test.  The programs are built without libmemgc.so and
 ## reach it through weak symbols.
 MG_COLLECT_TESTS = tests/collect/roots.sh tests/collect/leaks.sh tests/collect/stress.sh \
-	tests/collect/programs.sh tests/collect/exec.sh tests/collect/vfork.sh
+	tests/collect/programs.sh tests/collect/exec.sh tests/collect/vfork.sh \
+	tests/collect/churn.sh
 TESTS += $(MG_COLLECT_TESTS)
-EXTRA_DIST += $(MG_COLLECT_TESTS) tests/collect/lastthread.py
+EXTRA_DIST += $(MG_COLLECT_TESTS) tests/collect/lastthread.py tests/collect/churn.py
 
 check_PROGRAMS += tests/collect/roots tests/collect/leaks tests/collect/shared_cycle \
 	tests/collect/gcstress tests/collect/execchain tests/collect/vforkexec
