@@ -34,6 +34,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +208,47 @@ static int clear_stray(void *user, void *arg)
 	return 0;
 }
 
+struct holder {
+	uintptr_t lo, hi;
+	void *found;
+	uintptr_t at;
+};
+
+static int holds_word(void *user, void *arg)
+{
+	struct holder *h = arg;
+	if (mg_mark_condemned(user))
+		return 0;
+	const uintptr_t *w = user;
+	for (uint64_t i = 0; i < mg_hdr_size(mg_hdr_of(user)) / sizeof *w; i++)
+		if (w[i] - h->lo < h->hi - h->lo) {
+			h->found = user;
+			h->at = (uintptr_t)&w[i];
+			return 1;
+		}
+	return 0;
+}
+
+/* Logs a difference, with the first older word that points at the object
+ * (an object the watch let go that the full read kept). */
+static void diagnose(int gen, void *o, bool only_watch)
+{
+	uintptr_t lo = (uintptr_t)o, hi = mg_opt.interior ? lo + mg_hdr_size(mg_hdr_of(o)) : lo + 1;
+	struct holder h = { .lo = lo, .hi = hi > lo ? hi : lo + 1 };
+	char where[96] = "";
+	if (only_watch) {
+		uintptr_t r = mg_roots_find(h.lo, h.hi);
+		if (r)
+			snprintf(where, sizeof where, ", held at %#lx in a root mapping", (unsigned long)r);
+		else if (mg_index_foreach(holds_word, &h))
+			snprintf(where, sizeof where, ", held at %#lx in older object %p (generation %u)",
+				 (unsigned long)h.at, h.found, mg_hdr_gen(mg_hdr_of(h.found)));
+	}
+	mg_log("watch=verify: generation %d: %p (generation %u, %llu bytes) found unreachable only %s%s",
+	       gen, o, mg_hdr_gen(mg_hdr_of(o)), (unsigned long long)mg_hdr_size(mg_hdr_of(o)),
+	       only_watch ? "through the watch" : "by the full scan", where);
+}
+
 /* After the full sweep: the unreachable objects it found (unr) against
  * those the watch's marking left (vlist); both in address order. */
 static void verify_compare(int gen, size_t stray)
@@ -223,8 +265,7 @@ static void verify_compare(int gen, size_t stray)
 		}
 		bool only_watch = b == NULL || (a != NULL && (uintptr_t)a < (uintptr_t)b);
 		if (diff++ < 8)
-			mg_log("watch=verify: generation %d: %p found unreachable only %s", gen,
-			       only_watch ? a : b, only_watch ? "through the watch" : "by the full scan");
+			diagnose(gen, only_watch ? a : b, only_watch);
 		if (only_watch)
 			i++;
 		else
@@ -387,7 +428,7 @@ static int collect(int gen, unsigned how, struct mg_collect_result *r)
 	s->total_ns += total;
 	if (dbg & MEMGC_DEBUG_STATS)
 		mg_log("gc: generation %d: %zu unreachable (%llu bytes), %llu freed; pause %.3f ms, "
-		       "total %.3f ms, %llu bytes scanned, %s%s%s", gen, nunr,
+		       "total %.3f ms, %llu bytes scanned, %s%s%s%s", gen, nunr,
 		       (unsigned long long)p.found_bytes, (unsigned long long)freed, pause / 1e6,
 		       total / 1e6, (unsigned long long)scanned,
 		       p.full ? "older memory read in full" : "older memory read through the watch",

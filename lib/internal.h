@@ -292,6 +292,9 @@ int mg_roots_init(void);
  * of them.  Either way the root mappings are registered with the watch
  * when it is on. */
 uint64_t mg_roots_scan(const struct mg_world *w, bool self_root, int gen);
+/* watch=verify's diagnosis: where a root mapping of the last scan holds a
+ * word in [lo, hi), or 0.  Slow: reads every root mapping. */
+uintptr_t mg_roots_find(uintptr_t lo, uintptr_t hi);
 /* 0, or EEXIST / ENOSPC / EFAULT (not readable memory). */
 int mg_roots_register(const void *start, size_t size);
 int mg_roots_unregister(const void *start);   /* 0 or ENOENT */

@@ -550,6 +550,40 @@ static void scan_thread(const struct mg_world_thread *t, bool self_root)
 	}
 }
 
+/* The first word of [a, b) that holds a value in [lo, hi), or 0. */
+static uintptr_t find_in(uintptr_t a, uintptr_t b, uintptr_t lo, uintptr_t hi)
+{
+	for (a = (a + 7) & ~(uintptr_t)7; a + sizeof(uintptr_t) <= b; a += sizeof(uintptr_t))
+		if (*(const uintptr_t *)a - lo < hi - lo)
+			return a;
+	return 0;
+}
+
+/* watch=verify's diagnosis: the first word of the last scan's root
+ * mappings (less the exclusions) that holds a value in [lo, hi), or 0. */
+uintptr_t mg_roots_find(uintptr_t lo, uintptr_t hi)
+{
+	for (unsigned i = 0; i < nareas; i++) {
+		if (!areas[i].scan)
+			continue;
+		uintptr_t a = areas[i].lo, b = areas[i].hi, r = 0;
+		for (unsigned k = 0; k < nexcl && a < b && !r; k++) {
+			if (excl[k].hi <= a)
+				continue;
+			if (excl[k].lo >= b)
+				break;
+			if (excl[k].lo > a)
+				r = find_in(a, excl[k].lo, lo, hi);
+			a = excl[k].hi;
+		}
+		if (!r && a < b)
+			r = find_in(a, b, lo, hi);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 uint64_t mg_roots_scan(const struct mg_world *w, bool self_root, int gen)
 {
 	uint64_t before = mg_mark_scanned();

@@ -10,7 +10,7 @@ ROOTLIB=$lib; export ROOTLIB
 # memory through it, which the debug line of each collection says) and
 # without (watch=off: they read all of it).
 for watch in auto off; do
-	for kind in global dlopen thread tls dlopen_tls mmap registered interior old epoll; do
+	for kind in global dlopen thread tls dlopen_tls mmap registered interior old kernel epoll; do
 		for mode in account reclaim; do
 			if [ $mode = reclaim ]; then RECLAIM=1; export RECLAIM; else unset RECLAIM; fi
 			name=roots-$kind-$mode-$watch
