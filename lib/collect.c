@@ -357,6 +357,10 @@ static int collect(int gen, unsigned how, struct mg_collect_result *r)
 	if (ncallbacks)
 		run_callbacks("start", &info);
 	pthread_mutex_lock(&collect_lock);
+	/* opened by the first collection, so that a program that never
+	 * collects never holds its descriptors; off, with its reason, where
+	 * the kernel refuses */
+	mg_watch_init();
 	static bool roots_ready;
 	if (!roots_ready && mg_roots_init()) {
 		pthread_mutex_unlock(&collect_lock);
@@ -636,7 +640,6 @@ void mg_collect_init(void)
 {
 	enabled = mg_opt.gc;
 	debug_flags = (int)mg_opt.gc_debug;
-	mg_watch_init();           /* off, with its reason, where the kernel refuses */
 }
 
 bool mg_collect_enabled(void)

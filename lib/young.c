@@ -160,7 +160,11 @@ void mg_young_foreach_condemned(int gen, void (*fn)(void *user, void *arg), void
 
 const char *mg_young_why(void)
 {
-	return why[0] ? why : mg_watch_why();
+	if (why[0])
+		return why;
+	if (mg_opt.watch == MG_WATCH_OFF)
+		return "off: watch=off";
+	return "off: not opened yet (the first collection opens it)";
 }
 
 void mg_young_counts(uint64_t w[2], uint64_t f[2])
