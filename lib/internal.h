@@ -271,6 +271,8 @@ bool mg_symtab_lookup(const char *path, uintptr_t ip, uintptr_t base, const char
 struct mg_world;
 /* Prepares a marking of generations 0..gen; 0, or -1 without memory. */
 int mg_mark_begin(int gen, bool interior_pointers);
+/* After mg_mark_begin: every condemned object lies in [lo, hi). */
+void mg_mark_limit(uintptr_t lo, uintptr_t hi);
 bool mg_mark_condemned(const void *user);   /* live object a collection may find unreachable */
 bool mg_mark_test(const void *user);
 void mg_mark_clear(const void *user);

@@ -144,8 +144,29 @@ static int heap_run(uintptr_t s, uintptr_t e, void *arg)
 	return 0;
 }
 
+/* The span of the condemned objects, header to end. */
+struct bounds {
+	uintptr_t lo, hi;
+};
+
+static void widen(void *user, void *arg)
+{
+	struct bounds *b = arg;
+	uintptr_t u = (uintptr_t)user, e = u + mg_hdr_size(mg_hdr_of(user)) + 1;
+	if (u < b->lo)
+		b->lo = u;
+	if (e > b->hi)
+		b->hi = e;
+}
+
 void mg_young_mark_older(int gen)
 {
+	/* first where the condemned objects are: no word outside can
+	 * designate one, and most words of older memory point at older
+	 * objects (mg_mark_limit) */
+	struct bounds b = { UINTPTR_MAX, 0 };
+	mg_young_foreach_condemned(gen, widen, &b);
+	mg_mark_limit(b.lo, b.hi);
 	struct walk k = { .older = true };
 	mg_watch_foreach_locked(gen, heap_run, &k);
 }
