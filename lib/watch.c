@@ -81,7 +81,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -305,22 +304,6 @@ static void close_kernel(void)
 	w.uffd = w.pagemap = -1;
 }
 
-/* Moves descriptor fd near the top of the process's range (closing fd), so
- * that the program's own descriptors get the numbers they would get
- * without memgc; fd itself where that fails. */
-static int move_high(int fd)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur < 256)
-		return fd;
-	long lo = (long)(rl.rlim_cur > 4096 ? 4096 : rl.rlim_cur) - 64;
-	int hi = fcntl(fd, F_DUPFD_CLOEXEC, lo);
-	if (hi < 0)
-		return fd;
-	close(fd);
-	return hi;
-}
-
 /* Remembers which files the two descriptors are. */
 static void note_files(void)
 {
@@ -386,8 +369,8 @@ static int open_kernel(void)
 		close(fd);
 		return off("/proc/self/pagemap: %s (%d)", ename(e), e);
 	}
-	w.uffd = move_high(fd);
-	w.pagemap = move_high(pm);
+	w.uffd = fd;
+	w.pagemap = pm;
 	w.features = want;
 	w.pid = getpid();
 	note_files();
