@@ -1,25 +1,41 @@
 ## bench/: memgc's allocation overhead against glibc, plain jemalloc,
-## LeakSanitizer and heaptrack, measured in one run (bench/run.sh says how),
-## and its collections against LeakSanitizer's leak check and the Boehm
-## collector (bench/collect.c).  `make bench` builds the workloads and runs
-## both; nothing here is built or run by `make all` or `make check`
-## (EXTRA_PROGRAMS are built on demand).
-EXTRA_PROGRAMS = bench/alloc
+## LeakSanitizer and heaptrack (bench/run.sh), its collections against
+## LeakSanitizer's leak check and the Boehm collector (bench/collect.c), and
+## the memory each allocator gives back to the kernel (bench/rss.sh), each
+## measured in one run.  `make bench` builds the workloads and runs all
+## three, `make bench-collect` and `make bench-rss` one each; nothing here is
+## built or run by `make all` or `make check` (EXTRA_PROGRAMS are built on
+## demand).
+EXTRA_PROGRAMS = bench/alloc bench/rss
 bench_alloc_SOURCES = bench/alloc.c
 # The workload is the program under test, not memgc: plain flags, optimised.
 bench_alloc_CPPFLAGS =
 bench_alloc_CFLAGS = -std=gnu11 -O2 -Wall -Wextra -pthread
 bench_alloc_LDADD = -lpthread
-EXTRA_DIST += bench/run.sh bench/alloc.py
+EXTRA_DIST += bench/run.sh bench/alloc.py bench/rss.sh bench/rss.py bench/lib.sh
+# Like alloc.c: a program under test, plain flags.
+bench_rss_SOURCES = bench/rss.c
+bench_rss_CPPFLAGS =
+bench_rss_CFLAGS = -std=gnu11 -O2 -Wall -Wextra
+bench_rss_LDADD = -ldl
 
-# BENCH_RUNS, BENCH_ONLY, ... pass through the environment (see run.sh).
-bench: all bench/alloc$(EXEEXT) bench/collect$(EXEEXT)
+# BENCH_RUNS, BENCH_ONLY, ... pass through the environment (see run.sh
+# and rss.sh; BENCH_ONLY names parts of one script, so `make bench` with it
+# set is for one of them: run that script's target).
+bench: all bench/alloc$(EXEEXT) bench/collect$(EXEEXT) bench/rss$(EXEEXT)
 	MEMGC_LIB='$(abs_top_builddir)/.libs/libmemgc.so' \
 	BENCH_ALLOC='$(abs_top_builddir)/bench/alloc$(EXEEXT)' \
 	BENCH_PYTHON='$(PYTHON3)' \
 	bash $(srcdir)/bench/run.sh
 	$(MAKE) $(AM_MAKEFLAGS) bench-collect
-.PHONY: bench
+	$(MAKE) $(AM_MAKEFLAGS) bench-rss
+
+bench-rss: all bench/rss$(EXEEXT)
+	MEMGC_LIB='$(abs_top_builddir)/.libs/libmemgc.so' \
+	BENCH_RSS='$(abs_top_builddir)/bench/rss$(EXEEXT)' \
+	BENCH_PYTHON='$(PYTHON3)' \
+	bash $(srcdir)/bench/rss.sh
+.PHONY: bench bench-rss
 
 # Collection pause and mark throughput (bench/collect.c says what and how):
 # one program, run under the memgc preload, under LeakSanitizer's and with

@@ -45,13 +45,8 @@
 # A peer that is not installed gets "n/a" in its column.
 set -u
 
-die() { echo "bench: $*" >&2; exit 2; }
-
-[ -n "${MEMGC_LIB:-}" ] || die "set MEMGC_LIB to the built libmemgc.so (make bench does)"
-[ -f "$MEMGC_LIB" ] || die "MEMGC_LIB=$MEMGC_LIB: no such file"
-case $MEMGC_LIB in /*) ;; *) MEMGC_LIB=$PWD/$MEMGC_LIB ;; esac
-
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"   # die and the MEMGC_LIB check, rounds, want
 RUNS=${BENCH_RUNS:-5}
 OPS=${BENCH_OPS:-2000000}
 PY_ROUNDS=${BENCH_PY_ROUNDS:-20}
@@ -153,29 +148,8 @@ run_one() {
 		print w, c, v["elapsed_s"], v["maxrss_kb"], v["proc_cpu_s"], g }' >>"$tmp/results"
 }
 
-# rounds WORKLOAD CONFIG...: NRUNS (default RUNS) rounds, each running
-# every config once, the order rotated by one each round.
-rounds() {
-	local wl=$1; shift
-	local cfgs=("$@") n=$# r i runs=${NRUNS:-$RUNS}
-	for ((r = 0; r < runs; r++)); do
-		for ((i = 0; i < n; i++)); do
-			local c=${cfgs[(i + r) % n]}
-			[ -t 2 ] && printf '\r  %-8s round %d/%d: %-14s' "$wl" $((r + 1)) "$runs" "$c" >&2
-			run_one "$c" "$wl"
-		done
-	done
-	[ -t 2 ] && printf '\r%60s\r' '' >&2
-	return 0
-}
-
-# median WORKLOAD CONFIG FIELD (3 = wall s, 4 = kB, 5 = CPU s, 6-8 = collections
-# of generations 0-2); empty if no runs.
-median() {
-	awk -v w="$1" -v c="$2" -v f="$3" '$1 == w && $2 == c && $f != "-" { print $f }' "$tmp/results" |
-		sort -g | awk '{ a[NR] = $1 } END {
-			if (NR) printf "%.6g\n", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
+# median WORKLOAD CONFIG FIELD (bench/lib.sh): 3 = wall s, 4 = kB, 5 = CPU s,
+# 6-8 = collections of generations 0-2.
 
 ratio() { # ratio A B, "n/a" when either is missing
 	if [ -z "$1" ] || [ -z "$2" ]; then echo n/a; else awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; fi
@@ -263,7 +237,6 @@ bar() {
 	fi
 }
 
-want() { case " $ONLY " in *" $1 "*) true ;; *) false ;; esac; }
 
 present=()
 for c in $configs; do

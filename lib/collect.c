@@ -411,7 +411,7 @@ static int collect(int gen, unsigned how, struct mg_collect_result *r)
 	if (gen == 2) {
 		long_lived_total = p.gen2_after;
 		long_lived_pending = 0;
-		mg_heap_trim();
+		mg_heap_trim(NULL);
 	} else {
 		long_lived_pending += p.promoted2;
 	}

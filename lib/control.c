@@ -278,7 +278,7 @@ static void reply_stats(struct mg_out *o, const struct mg_request *r)
 	mg_out_printf(o, ", \"version\": \"%s\", \"exe\": ", PACKAGE_VERSION);
 	mg_out_json_str(o, exe);
 	mg_out_printf(o, ", ");
-	mg_report_heap_json(o, &st, count, threshold, ", ");
+	mg_report_heap_json(o, &st, -1, count, threshold, ", ");
 	mg_out_printf(o, ", ");
 	mg_report_collector_json(o);
 	mg_out_printf(o, ", \"fragmentation_bytes\": %llu, \"write_watch\": ",
@@ -307,7 +307,9 @@ static void collect(int gen, struct collected *c)
 	uint64_t t0 = now_ns();
 	if (mg_collect(gen, false, &c->r))
 		c->collect_error = errno;
-	c->trim_error = mg_heap_trim();
+	/* a generation-2 collection has trimmed already (collect.c) */
+	if (gen < 2 || c->collect_error)
+		c->trim_error = mg_heap_trim(NULL);
 	uint64_t t1 = now_ns();
 	c->rss_after = mg_os_rss();
 	c->trim_ns = t1 - t0;

@@ -19,7 +19,9 @@
  *
  * flags bit 0 (MG_FLAG_LIVE) is the truth about liveness: set by alloc,
  * cleared by free in the same cache line free has to read anyway.  An
- * object is live  <=>  its header is valid and MG_FLAG_LIVE is set.
+ * object is live  <=>  its header is valid and MG_FLAG_LIVE is set.  Both
+ * words are written by one store (mg_hdr_write), so that a thread stopped
+ * at any instruction leaves a header whole.
  * flags bit 1 (MG_FLAG_IGNORED): memgc_ignore()d, never reported or freed.
  * flags bit 2 (MG_FLAG_OWN): allocated by glibc for one of memgc's own
  * threads (its DTV): not counted as the program's, never reported or freed.
@@ -35,6 +37,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 struct mg_hdr {
 	uint64_t info;
@@ -65,11 +70,23 @@ static inline struct mg_hdr *mg_hdr_of(const void *user)
  * half, which is kept.  A multiply keeps the lowest bit in which two
  * inputs differ, so any change to the site, or to info above its bit 21,
  * changes the check; any other change leaves it alone with odds of 2^-32. */
-static inline uint32_t mg_hdr_check(const void *user, uint64_t info, uint32_t site)
+static inline uint64_t mg_hdr_mix(const void *user, uint64_t info, uint32_t site)
 {
 	uint64_t x = ((uintptr_t)user ^ mg_hdr_secret) + (info << (64 - MG_HDR_GEN_SHIFT));
 	x ^= (uint64_t)site << 32;
-	return (uint32_t)((x * UINT64_C(0x9e3779b97f4a7c15)) >> 32);
+	return x * UINT64_C(0x9e3779b97f4a7c15);
+}
+
+static inline uint32_t mg_hdr_check(const void *user, uint64_t info, uint32_t site)
+{
+	return (uint32_t)(mg_hdr_mix(user, info, site) >> 32);
+}
+
+/* mg_hdr_valid for a header already loaded: the check is the upper half
+ * of tag and of the mix, compared without taking either out. */
+static inline bool mg_hdr_valid_words(const void *user, uint64_t info, uint64_t tag)
+{
+	return ((tag ^ mg_hdr_mix(user, info, (uint32_t)tag)) >> 32) == 0;
 }
 
 static inline void mg_hdr_write(void *user, uint64_t size, unsigned lg_al,
@@ -79,14 +96,24 @@ static inline void mg_hdr_write(void *user, uint64_t size, unsigned lg_al,
 			(uint64_t)gen << MG_HDR_GEN_SHIFT |
 			(uint64_t)flags << MG_HDR_FLAGS_SHIFT;
 	struct mg_hdr *h = mg_hdr_of(user);
+	uint64_t m = mg_hdr_mix(user, info, site);
+	uint64_t tag = m ^ (uint32_t)(m ^ site);   /* check << 32 | site, without a mask */
+#if defined(__SSE2__)
+	/* One 16-byte store (h is 16-byte aligned): a thread that a signal
+	 * stops (a stopped world) is never between the two words, so a header
+	 * rewritten in place (realloc, xallocx) never reads as invalid, that
+	 * is dead, to the page purge or the collector. */
+	_mm_store_si128((__m128i *)h, _mm_set_epi64x((long long)tag, (long long)info));
+#else
 	h->info = info;
-	h->tag = (uint64_t)mg_hdr_check(user, info, site) << 32 | site;
+	h->tag = tag;
+#endif
 }
 
 static inline bool mg_hdr_valid(const void *user)
 {
 	const struct mg_hdr *h = mg_hdr_of(user);
-	return (uint32_t)(h->tag >> 32) == mg_hdr_check(user, h->info, (uint32_t)h->tag);
+	return mg_hdr_valid_words(user, h->info, h->tag);
 }
 
 static inline bool mg_hdr_live(const void *user)

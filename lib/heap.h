@@ -11,7 +11,9 @@
  * same steps through the same helpers for any size, alignment and thread.
  *
  * The steps of an object's life, in order, each one helper here:
- *   born    header written (LIVE), logged for the index, counted
+ *   born    logged for the index, header written (LIVE), counted: logged
+ *           first, so that a stopped world never sees a live header it
+ *           cannot find (stats.h)
  *   dies    LIVE cleared in the header (the truth about liveness), counted
  * so the inline path and the general one cannot drift apart.
  */
@@ -46,19 +48,21 @@ static MG_ALWAYS_INLINE size_t mg_heap_req(size_t n, size_t off)
 static MG_ALWAYS_INLINE void mg_heap_born(struct mg_thread *t, void *user, size_t n, unsigned lg,
 				size_t usable, uint32_t site)
 {
+	bool due = mg_stats_log(t, user);
 	mg_hdr_write(user, n, lg, 0, MG_FLAG_LIVE, site);
-	mg_stats_log(t, user);
+	mg_stats_logged(t, user, due);
 	mg_stats_alloc(t, n, usable);
 }
 
 /* The same for a small object in a block owned by t (not the shared
- * block): no atomics; true when t is due for mg_stats_catch_up. */
+ * block): no atomics; true when t is due for mg_stats_catch_up, which is
+ * only at a flush (the log is drained then: stats.h). */
 static MG_ALWAYS_INLINE bool mg_heap_born_owned(struct mg_thread *t, void *user, size_t n,
 						size_t usable, uint32_t site)
 {
+	(void)mg_stats_log_owned(t, user);
 	mg_hdr_write(user, n, 0, 0, MG_FLAG_LIVE, site);
-	bool due = mg_stats_log_owned(t, user);
-	return mg_stats_alloc_owned(t, n, usable) | due;
+	return mg_stats_alloc_owned(t, n, usable);
 }
 
 /* Gives a small block back to jemalloc, with its plain free: that looks
@@ -105,9 +109,10 @@ static MG_ALWAYS_INLINE void *mg_heap_alloc_inline(struct mg_thread *t, size_t n
 }
 
 /* The inline part of mg_heap_free: frees p and returns true if p is a
- * small live object with an intact header and t (the calling thread's
- * block, or NULL if it has none yet) is bound to its arena; returns false,
- * having touched nothing, for everything else.
+ * small live object of generation 0 with an intact header and t (the
+ * calling thread's block, or NULL if it has none yet) is bound to its
+ * arena; returns false, having touched nothing, for everything else (an
+ * object that survived a collection is counted apart: the general path).
  * errno is kept without a save: freeing into an object arena reaches the
  * kernel only through memgc's extent hooks, whose os.c calls keep errno,
  * and through glibc's lock wrappers, which never set it. */
@@ -117,17 +122,16 @@ static MG_ALWAYS_INLINE bool mg_heap_free_small(struct mg_thread *t, void *p)
 		return false;
 	struct mg_hdr *h = mg_hdr_of(p);
 	uint64_t info = h->info, tag = h->tag;
-	/* LIVE set, lg_al 0 and 1 <= size <= t->small_max, at once */
+	/* LIVE set, gen 0, lg_al 0 and 1 <= size <= t->small_max, at once */
 	const uint64_t live = (uint64_t)MG_FLAG_LIVE << MG_HDR_FLAGS_SHIFT;
-	uint64_t x = info & (live | MG_HDR_CHECKED_MASK);
-	if (MG_UNLIKELY(x - live - 1 >= t->small_max ||
-			(uint32_t)(tag >> 32) != mg_hdr_check(p, info, (uint32_t)tag)))
+	uint64_t x = info & (live | (live - 1));
+	if (MG_UNLIKELY(x - live - 1 >= t->small_max || !mg_hdr_valid_words(p, info, tag)))
 		return false;
 	h->info = info & ~live;
 	size_t n = info & MG_HEAP_SMALL_MAX;
 	char *base = (char *)p - MG_HDR;
 	if (MG_UNLIKELY(mg_stats_free_owned(t, n, mg_heap_small_usable[(n + MG_HDR + 15) >> 4],
-					     (info >> MG_HDR_GEN_SHIFT) & 3)))
+					     false)))
 		mg_heap_catch_up_free(t, base);
 	else
 		mg_heap_dalloc_small(base);

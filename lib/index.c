@@ -61,17 +61,21 @@ static inline size_t granule(const void *p)
  * makes this a plain load instead of an atomic read-modify-write on a
  * cold line: a bit that goes stale is dropped only by mg_index_sweep,
  * with the world stopped, and never for a live object. */
-static inline void set_one(const void *user, uintptr_t b, uint64_t *m0, uint8_t *m1, uint8_t *m2)
+static inline void set_granule(size_t g, uint64_t *m0, uint8_t *m1, uint8_t *m2)
 {
-	size_t g = ((uintptr_t)user - b) / MG_HDR;
-	uint64_t bit = UINT64_C(1) << (g & 63);
-	if (__atomic_load_n(&m0[g >> 6], __ATOMIC_RELAXED) & bit)
-		return;
 	if (!m2[g >> 12])
 		m2[g >> 12] = 1;
 	if (!m1[g >> 6])
 		m1[g >> 6] = 1;
-	__atomic_fetch_or(&m0[g >> 6], bit, __ATOMIC_RELEASE);
+	__atomic_fetch_or(&m0[g >> 6], UINT64_C(1) << (g & 63), __ATOMIC_RELEASE);
+}
+
+static inline void set_one(const void *user, uintptr_t b, uint64_t *m0, uint8_t *m1, uint8_t *m2)
+{
+	size_t g = ((uintptr_t)user - b) / MG_HDR;
+	if (__atomic_load_n(&m0[g >> 6], __ATOMIC_RELAXED) & (UINT64_C(1) << (g & 63)))
+		return;
+	set_granule(g, m0, m1, m2);
 }
 
 void mg_index_set(const void *user)
@@ -79,15 +83,49 @@ void mg_index_set(const void *user)
 	set_one(user, base, l0, l1, l2);
 }
 
+/* set_granule for a bit set_many found clear, out of its loop. */
+static __attribute__((noinline, cold)) void set_new(size_t g, uint64_t *m0, uint8_t *m1,
+						     uint8_t *m2)
+{
+	set_granule(g, m0, m1, m2);
+}
+
 /* The maps' addresses are read once: the stores to the summaries could
- * alias them as far as the compiler knows. */
+ * alias them as far as the compiler knows.  The common case, a bit found
+ * set, is tested here with the word taken from the byte offset (>> 10)
+ * and the bit from the granule (bt takes it modulo 64): twelve
+ * instructions an entry, where set_one's general form takes fifteen. */
 void mg_index_set_many(void *const *users, size_t n)
 {
 	uintptr_t b = base;
 	uint64_t *m0 = l0;
 	uint8_t *m1 = l1, *m2 = l2;
-	for (size_t i = 0; i < n; i++)
-		set_one(__atomic_load_n(&users[i], __ATOMIC_RELAXED), b, m0, m1, m2);
+	for (void *const *e = users + n; users != e; users++) {
+		uintptr_t off = (uintptr_t)__atomic_load_n(users, __ATOMIC_RELAXED) - b;
+		uint64_t w = __atomic_load_n(&m0[off >> 10], __ATOMIC_RELAXED);
+		if (MG_UNLIKELY(!((w >> ((off >> 4) & 63)) & 1)))
+			set_new(off / MG_HDR, m0, m1, m2);
+	}
+}
+
+void mg_index_clear(const void *lo, size_t size)
+{
+	if (!size || !mg_heap_readable(lo))
+		return;
+	size_t g0 = granule(lo), g1 = g0 + (size + MG_HDR - 1) / MG_HDR;   /* [g0, g1) */
+	size_t w0 = g0 >> 6, w1 = (g1 - 1) >> 6;
+	uint64_t first = ~UINT64_C(0) << (g0 & 63);
+	uint64_t last = ~UINT64_C(0) >> (63 - ((g1 - 1) & 63));
+	if (w0 == w1) {
+		__atomic_fetch_and(&l0[w0], ~(first & last), __ATOMIC_RELAXED);
+		return;
+	}
+	/* the end words may hold bits of neighbours, which other threads set */
+	__atomic_fetch_and(&l0[w0], ~first, __ATOMIC_RELAXED);
+	__atomic_fetch_and(&l0[w1], ~last, __ATOMIC_RELAXED);
+	for (size_t w = w0 + 1; w < w1; w++)
+		if (__atomic_load_n(&l0[w], __ATOMIC_RELAXED))
+			__atomic_store_n(&l0[w], 0, __ATOMIC_RELAXED);
 }
 
 bool mg_index_test(const void *user)
@@ -165,24 +203,39 @@ static long prev_start(size_t g, size_t floor)
 	}
 }
 
+/* start, the live object nearest below a, if it holds a (a size-0
+ * object holds its first byte); else NULL: objects are disjoint, so no
+ * other one does. */
+static inline void *holding(void *start, const void *a)
+{
+	uint64_t size = mg_hdr_size(mg_hdr_of(start));
+	if (size == 0)
+		size = 1;
+	return (uintptr_t)a - (uintptr_t)start < size ? start : NULL;
+}
+
 void *mg_index_find(const void *a)
 {
 	/* any address, aligned or not, inside the mapped part of the region */
 	if ((uintptr_t)a < base + MG_HDR || (uintptr_t)a >= __atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE))
 		return NULL;
-	/* The nearest live start at or below a: objects are disjoint, so if it
-	 * does not hold a, no object does.  Stale starts are passed over.  No
-	 * object is larger than the largest extent: none starts further down. */
+	/* Most addresses looked up (the collector's) are in the first granule
+	 * of a live object: no search. */
+	size_t g = granule(a);
+	if ((__atomic_load_n(&l0[g >> 6], __ATOMIC_RELAXED) >> (g & 63)) & 1) {
+		void *start = (void *)(base + (uintptr_t)g * MG_HDR);
+		if (mg_hdr_live(start))
+			return holding(start, a);
+	}
+	/* The nearest live start at or below a.  Stale starts are passed
+	 * over.  No object is larger than the largest extent: none starts
+	 * further down. */
 	size_t span = __atomic_load_n(&mg_heap_max_extent, __ATOMIC_RELAXED) / MG_HDR + 1;
-	size_t g = granule(a), floor = g > span ? g - span : 0;
+	size_t floor = g > span ? g - span : 0;
 	for (long s = prev_start(g, floor); s >= (long)floor; s = s ? prev_start((size_t)s - 1, floor) : -1) {
 		void *start = (void *)(base + (uintptr_t)s * MG_HDR);
-		if (!mg_hdr_live(start))
-			continue;
-		uint64_t size = mg_hdr_size(mg_hdr_of(start));
-		if (size == 0)
-			size = 1;
-		return (uintptr_t)a - (uintptr_t)start < size ? start : NULL;
+		if (mg_hdr_live(start))
+			return holding(start, a);
 	}
 	return NULL;
 }
@@ -265,11 +318,27 @@ int mg_index_foreach_range(uintptr_t lo, uintptr_t hi, int (*fn)(void *user, voi
 	return 0;
 }
 
-/* Clears the L0 bits whose object is no longer live, and calls fn (when
- * not NULL) for each live object, in address order.  Only while no other
- * thread allocates (the world stopped, or a test): a concurrent allocation
- * could set a bit between the header read and the clear. */
-size_t mg_index_sweep_foreach(void (*fn)(void *user, void *arg), void *arg)
+/* Prefetches the headers of L0 word k's objects (a prefetch does not
+ * fault, whether the page is present or not): a sweep reads them AHEAD
+ * words later, in address order, and objects of a few hundred bytes lie
+ * too far apart for the hardware's stream prefetch to run ahead of it. */
+#define AHEAD 4
+static inline void prefetch_headers(size_t k)
+{
+	uint64_t m = __atomic_load_n(&l0[k], __ATOMIC_RELAXED);
+	uintptr_t hdr0 = base + k * 64 * MG_HDR - MG_HDR;
+	while (m) {
+		__builtin_prefetch((const void *)(hdr0 + (unsigned)__builtin_ctzll(m) * MG_HDR));
+		m &= m - 1;
+	}
+}
+
+/* The sweep of mg_index_sweep_foreach and mg_index_trim.  With c, a word
+ * whose headers lie on pages neither present nor swapped is cleared
+ * without a read (such a page holds zeros, so no live header, and reading
+ * it would fault it in): the headers of a word's objects lie in
+ * [start - 16, start + 1008), one page or the end of the one before. */
+static size_t sweep(struct mg_os_backed *c, void (*fn)(void *user, void *arg), void *arg)
 {
 	size_t cleared = 0, n1, n2;
 	used_extent(&n1, &n2);
@@ -281,10 +350,18 @@ size_t mg_index_sweep_foreach(void (*fn)(void *user, void *arg), void *arg)
 			if (!l1[k1])
 				continue;
 			uint64_t m = l0[k1], keep = m;
+			uintptr_t start = base + k1 * 64 * MG_HDR;
+			if (k1 + AHEAD < n1)
+				prefetch_headers(k1 + AHEAD);
+			if (c && m && !mg_os_backed(c, start - MG_HDR) &&
+			    !mg_os_backed(c, start + 62 * MG_HDR)) {
+				cleared += (size_t)__builtin_popcountll(m);
+				keep = m = 0;
+			}
 			while (m) {
 				unsigned b = (unsigned)__builtin_ctzll(m);
 				m &= m - 1;
-				void *u = (void *)(base + (k1 * 64 + b) * MG_HDR);
+				void *u = (void *)(start + b * MG_HDR);
 				if (!mg_hdr_live(u)) {
 					keep &= ~(UINT64_C(1) << b);
 					cleared++;
@@ -292,7 +369,8 @@ size_t mg_index_sweep_foreach(void (*fn)(void *user, void *arg), void *arg)
 					fn(u, arg);
 				}
 			}
-			l0[k1] = keep;
+			if (keep != l0[k1])
+				l0[k1] = keep;
 			if (keep)
 				any = true;
 			else
@@ -302,6 +380,31 @@ size_t mg_index_sweep_foreach(void (*fn)(void *user, void *arg), void *arg)
 			l2[k2] = 0;
 	}
 	return cleared;
+}
+
+/* Clears the L0 bits whose object is no longer live, and calls fn (when
+ * not NULL) for each live object, in address order.  Only while no other
+ * thread allocates (the world stopped, or a test): a concurrent allocation
+ * could set a bit between the header read and the clear. */
+size_t mg_index_sweep_foreach(void (*fn)(void *user, void *arg), void *arg)
+{
+	return sweep(NULL, fn, arg);
+}
+
+/* mg_index_sweep_foreach for the purge (purge.c), with the world stopped,
+ * after mg_stats_sync_index: headers are read only on pages that are
+ * present or swapped (c), and the index pages left all zero are dropped;
+ * returns the bytes dropped.  A stopped thread's own mg_index_set either
+ * has set its L0 bit (then its L1 and L2 bytes stay, the word is not zero)
+ * or sets all three when it runs again; an object whose header is not
+ * live yet is still in its thread's log (stats.h), which sets the bit
+ * again.  fn may drop the region's pages below the object it is given. */
+size_t mg_index_trim(struct mg_os_backed *c, void (*fn)(void *user, void *arg), void *arg)
+{
+	size_t n1, n2;
+	sweep(c, fn, arg);
+	used_extent(&n1, &n2);
+	return mg_os_drop_zero(l0, n1 * 8, 0) + mg_os_drop_zero(l1, n1, 0) + mg_os_drop_zero(l2, n2, 0);
 }
 
 size_t mg_index_sweep(void)

@@ -15,9 +15,13 @@
  *   thread   a per-thread block of counters (stats.c), summed on read
  *
  * Lock ranks, taken only in this order (never the reverse):
- *   1. mg_stats threads lock   2. mg_sites insert lock   3. jemalloc's own
- *   4. the watch lock (watch.c)   5. the loader's (dl_iterate_phdr)
- *   6. the world lock (world.c)
+ *   1. mg_stats threads lock   2. mg_sites insert lock
+ *   3. heap.c's rotate_lock (the arenas' slots)   4. jemalloc's own
+ *   5. heap.c's region_lock (taken in jemalloc's extent hooks)
+ *   6. the watch lock (watch.c)   7. the loader's (dl_iterate_phdr)
+ *   8. the world lock (world.c)
+ * purge.c's purge_lock is taken around a stop of the world, after
+ * collect.c's lock when a collection purges.
  */
 #ifndef MG_INTERNAL_H
 #define MG_INTERNAL_H
@@ -27,12 +31,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "memgc.h"
 
 /* Everything declared from here on is hidden, so that the compiler
  * reaches it directly (no GOT load before each global's use). */
 #pragma GCC visibility push(hidden)
+struct mg_thread;   /* stats.h: a thread's counters and jemalloc state */
+
 
 #define MG_HIDDEN __attribute__((visibility("hidden")))
 #define MG_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -88,6 +95,40 @@ void mg_os_touched_runs(int fd, uintptr_t lo, uintptr_t hi,
 int mg_os_maps_foreach(char *buf, size_t size, int (*fn)(const struct mg_os_vma *v, void *arg),
 		       void *arg);
 
+/* Drops the resident pages of a range whose words are all 0 or pattern
+ * (which then read as 0); only where nothing writes meanwhile (the world
+ * stopped).  Returns the bytes dropped. */
+size_t mg_os_drop_zero(void *p, size_t size, uint64_t pattern);
+/* Which pages may hold data: present or swapped out (the others read as
+ * zeros).  Open, query in rising address order, close; without the
+ * pagemap every page may. */
+#define MG_OS_BACKED_WINDOW 4096
+struct mg_os_backed {
+	int fd;
+	uintptr_t lo, hi;                   /* pages whose entries map holds */
+	uint64_t map[MG_OS_BACKED_WINDOW];
+};
+void mg_os_backed_open(struct mg_os_backed *c);
+bool mg_os_backed(struct mg_os_backed *c, uintptr_t addr);
+void mg_os_backed_close(struct mg_os_backed *c);
+/* Drops many ranges of pages (MADV_DONTNEED) in batches: one
+ * process_madvise(2) per batch where the kernel allows it, else madvise(2)
+ * per range.  Open, add, close (which drops what is left).  calls counts
+ * the system calls made. */
+#define MG_OS_DROP_BATCH 512
+struct mg_os_dropper {
+	int pidfd;
+	unsigned n;
+	uint64_t calls;
+	struct iovec iov[MG_OS_DROP_BATCH];
+};
+void mg_os_dropper_open(struct mg_os_dropper *d);
+void mg_os_dropper_add(struct mg_os_dropper *d, void *p, size_t len);
+void mg_os_dropper_close(struct mg_os_dropper *d);
+/* Calls fn for each mapping jemalloc made for itself (its mmap calls come
+ * to os.c); stops at and returns fn's first non-zero value. */
+int mg_os_je_foreach(int (*fn)(uintptr_t start, size_t size, void *arg), void *arg);
+
 /* ---- log.c: messages on stderr, formatted without malloc ---- */
 void mg_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A small buffered writer on a file descriptor that never allocates. */
@@ -119,6 +160,7 @@ struct mg_options {
 	long threshold[3];
 	uint64_t large_release;
 	uint64_t heap_reserve;
+	uint64_t arena_span;
 	long arenas;
 	long report_top;
 	long timeline;            /* ms between timeline samples, 0 for none */
@@ -129,7 +171,7 @@ struct mg_options {
 	bool interior;            /* interior pointers keep objects reachable */
 	bool leak_check;          /* a full collection at exit */
 	long exitcode;            /* exit status when it finds leaks; 0: unchanged */
-	long mark_stack;          /* mark stack entries */
+	long mark_stack;          /* most mark stack entries (it grows as needed) */
 	int watch;                /* enum mg_watch_mode (watch.c) */
 	bool control;             /* serve the control socket (control.c) */
 	long collect_signal;      /* 0, or the signal that asks for a collection */
@@ -157,6 +199,11 @@ int mg_index_init(uintptr_t base, size_t size);   /* 0 or -1 */
 void mg_index_set(const void *user);
 /* mg_index_set for each of users[0..n), none of them NULL. */
 void mg_index_set_many(void *const *users, size_t n);
+/* Clears the L0 bits of [lo, lo + size), a range of the region that holds
+ * no live object (an extent of a destroyed arena): the sweeps and lookups
+ * that follow need not read the headers of the objects it had.  Safe with
+ * other threads setting bits around it. */
+void mg_index_clear(const void *lo, size_t size);
 bool mg_index_test(const void *user);     /* an object was allocated at user */
 bool mg_index_live(const void *user);     /* ... and is live */
 /* The start of the live object whose [start, start+size) holds a, or NULL. */
@@ -174,6 +221,10 @@ size_t mg_index_check(void);
 size_t mg_index_sweep(void);
 /* The same, calling fn for every live object on the way. */
 size_t mg_index_sweep_foreach(void (*fn)(void *user, void *arg), void *arg);
+/* Sweeps stale bits (calling fn, if not NULL, for each live object in
+ * address order), clears empty summaries and drops the index pages left
+ * all zero; returns the bytes dropped.  Only with the world stopped. */
+size_t mg_index_trim(struct mg_os_backed *c, void (*fn)(void *user, void *arg), void *arg);
 
 /* ---- heap.c: the region, the object arenas, alloc and free ---- */
 extern uintptr_t mg_heap_base, mg_heap_end;   /* reserved region */
@@ -183,11 +234,18 @@ static inline bool mg_heap_owns(const void *p)
 {
 	return (uintptr_t)p - mg_heap_base < mg_heap_end - mg_heap_base;
 }
-/* p could start an object: aligned, and its header is mapped memory. */
+/* mg_heap_base + MG_HDR, and the granules from there to mg_heap_bump (0
+ * before the region has any): written with mg_heap_bump, for
+ * mg_heap_readable. */
+extern uintptr_t mg_heap_first, mg_heap_granules;
+/* p could start an object: aligned, and its header is mapped memory.  One
+ * comparison: rotating the offset from mg_heap_first right by 4 puts a
+ * misaligned one's low bits on top, and one below it wraps, so both read
+ * as too large (every free asks this first). */
 static inline bool mg_heap_readable(const void *p)
 {
-	return ((uintptr_t)p & (MG_HDR - 1)) == 0 && (uintptr_t)p >= mg_heap_base + MG_HDR &&
-	       (uintptr_t)p < __atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE);
+	uintptr_t off = (uintptr_t)p - mg_heap_first;
+	return (off >> 4 | off << 60) < __atomic_load_n(&mg_heap_granules, __ATOMIC_ACQUIRE);
 }
 int mg_heap_init(void);               /* 0, or -1 with a message */
 /* Allocates n bytes aligned to align (a power of two, at least 16), zeroed
@@ -203,15 +261,45 @@ void *mg_heap_realloc(void *p, size_t n, uint32_t site, void *caller);
 /* Resizes in place if it can; returns the resulting usable size. */
 size_t mg_heap_xalloc(void *p, size_t n, size_t extra, void *caller);
 size_t mg_heap_usable(const void *p);         /* 0 when p is not live */
-int mg_heap_trim(void);
-void mg_heap_disown(void *p);      /* a live object made for memgc by glibc */            /* purge every arena; 0 or an errno value */
+/* The bytes [*lo, *hi) that the live object at user's jemalloc block spans
+ * (at least its usable size), from its header alone. */
+void mg_heap_block(const void *user, uintptr_t *lo, uintptr_t *hi);
+/* A range of addresses [lo, hi). */
+struct mg_range {
+	uintptr_t lo, hi;
+};
+/* What one purge did (purge.c). */
+struct mg_purge_stats {
+	uint64_t time_ns;          /* the page purge, world stop included */
+	uint64_t live_page_bytes;  /* bytes of the region's pages holding live objects */
+	uint64_t dropped_meta;     /* bytes of zero metadata pages dropped (index, jemalloc) */
+	uint64_t madvise_calls;    /* region ranges dropped */
+	uint64_t arenas_destroyed; /* empty retired arenas destroyed first (heap.c) */
+	int stopped;               /* 1: the world was stopped and the pages purged */
+	int region_walked;         /* 1: the region's free pages were dropped */
+};
+/* Purges every arena, then the free pages inside them (mg_purge_run);
+ * fills *ps when not NULL.  0 or jemalloc's errno value. */
+int mg_heap_trim(struct mg_purge_stats *ps);
+/* The word jemalloc leaves in an rtree leaf entry of a page that is no
+ * longer in an extent (same as 0 to its readers), or 0 if unknown. */
+uint64_t mg_heap_rtree_cleared(void);
+/* The base blocks of the object arenas (see heap.c); with the world stopped. */
+long mg_heap_pinned(struct mg_range *out, size_t cap);
+void mg_heap_disown(void *p);      /* a live object made for memgc by glibc */
 size_t mg_heap_usable_class(size_t n);         /* jemalloc's usable size for n */
 /* Memory for memgc itself: never from the object arenas, never scanned. */
 void *mg_heap_meta_alloc(size_t n);
 void mg_heap_meta_free(void *p);
-/* Per-thread jemalloc state. */
-void mg_heap_thread_attach(unsigned *arena, unsigned *tcache_flags, bool fresh);
-void mg_heap_thread_detach(unsigned tcache_flags);
+/* Per-thread jemalloc state: the slot and arena of t's thread (fresh: a
+ * new block), and the move to the slot's new arena (heap.c). */
+void mg_heap_thread_attach(struct mg_thread *t, bool fresh);
+extern uint32_t mg_heap_epoch;     /* changes when some slot's arena does */
+void mg_heap_thread_flushed(struct mg_thread *t);   /* at each mg_stats_flush */
+void mg_heap_thread_refresh(struct mg_thread *t);
+void mg_heap_thread_detach(struct mg_thread *t);
+void mg_heap_fork_prepare(void);
+void mg_heap_fork_parent(void);
 void mg_heap_fork_child(void);
 /* The bootstrap allocator answers the allocations made while memgc itself
  * initialises; its pointers are recognised and never freed. */
@@ -220,11 +308,18 @@ bool mg_heap_boot_owns(const void *p);
 size_t mg_heap_boot_size(const void *p);
 void mg_heap_boot_range(uintptr_t *lo, uintptr_t *hi);    /* what it has handed out */
 
+/* ---- purge.c: the pages that hold nothing, back to the kernel ---- */
+/* Stops the world and drops the free pages of the region, the index and
+ * jemalloc's metadata (after jemalloc's own purge: mg_heap_trim).  Fills
+ * *ps when not NULL.  Can't fail: without a stopped world nothing is
+ * dropped and ps->stopped is 0. */
+void mg_purge_run(struct mg_purge_stats *ps);
+void mg_purge_fork_child(void);
+
 /* ---- stats.c: per-thread counters and the CPython-style counts ----
  * The fast-path updaters are inline in stats.h. */
 #define MG_TCACHE_NONE (1 << 8)   /* jemalloc's MALLOCX_TCACHE_NONE */
 #define MG_TCACHE_AUTO 0          /* bound by thread.arena: flags 0, automatic tcache */
-struct mg_thread;
 void mg_stats_init(void);
 void mg_stats_flush(struct mg_thread *t);
 /* Sets the index bits of every object still in a thread's allocation log:
@@ -284,6 +379,7 @@ void mg_mark_drain(void);                   /* scans until the mark stack is emp
 uint64_t mg_mark_scanned(void);             /* bytes scanned since mg_mark_begin */
 uint64_t mg_mark_overflows(void);           /* mark stack overflows since start */
 size_t mg_mark_check(void);                 /* set mark bits: 0 between collections */
+size_t mg_mark_release(void);               /* drops its blank pages; with the world stopped */
 
 /* ---- roots.c: the roots of a collection ---- */
 int mg_roots_init(void);
@@ -514,8 +610,10 @@ int mg_report_path(const char *pattern, char *out, size_t n);
  * reply), sep between them; no newline of its own. */
 /* The "collector" member of the report and of the control socket's stats. */
 void mg_report_collector_json(struct mg_out *o);
-void mg_report_heap_json(struct mg_out *o, const struct memgc_heap_stats *st, const long count[3],
-			 const long threshold[3], const char *sep);
+/* live_page_bytes: the pages live objects hold, from a walk of the index;
+ * -1 leaves the field out (the control socket's stats do not walk). */
+void mg_report_heap_json(struct mg_out *o, const struct memgc_heap_stats *st, int64_t live_page_bytes,
+			 const long count[3], const long threshold[3], const char *sep);
 
 /* ---- request.c: the control protocol's requests, parsed without malloc ---- */
 #define MG_PROTOCOL 1             /* "memgc" in every request and reply */

@@ -25,6 +25,8 @@ struct snapshot {
 	uint64_t *objs, *bytes;   /* per site id */
 	uint32_t top[64];
 	int ntop;
+	uint64_t live_pages;      /* pages that live objects' blocks touch */
+	uintptr_t page_end;       /* end of the last such page (address order) */
 };
 
 static int count_object(void *user, void *arg)
@@ -35,6 +37,14 @@ static int count_object(void *user, void *arg)
 	if (id < s->nsites && !(mg_hdr_flags(h) & MG_FLAG_OWN)) {
 		s->objs[id]++;
 		s->bytes[id] += mg_hdr_size(h);
+	}
+	uintptr_t lo, hi, page = mg_os_page();
+	mg_heap_block(user, &lo, &hi);
+	lo &= ~(page - 1);
+	hi = (hi + page - 1) & ~(page - 1);
+	if (hi > s->page_end) {
+		s->live_pages += (hi - (lo > s->page_end ? lo : s->page_end)) / page;
+		s->page_end = hi;
 	}
 	return 0;
 }
@@ -284,21 +294,24 @@ static void json_collector(struct mg_out *o)
 	mg_out_printf(o, "]},\n");
 }
 
-void mg_report_heap_json(struct mg_out *o, const struct memgc_heap_stats *st, const long count[3],
-			 const long threshold[3], const char *sep)
+void mg_report_heap_json(struct mg_out *o, const struct memgc_heap_stats *st, int64_t live_page_bytes,
+			 const long count[3], const long threshold[3], const char *sep)
 {
 	mg_out_printf(o, "\"heap\": {\"allocations\": %llu, \"deallocations\": %llu, "
 		      "\"live_objects\": %llu, \"live_bytes\": %llu, \"live_usable_bytes\": %llu, "
 		      "\"peak_live_objects\": %llu, \"peak_live_bytes\": %llu, \"peak_usable_bytes\": %llu, "
 		      "\"allocated_bytes\": %llu, \"foreign_frees\": %llu, \"errors\": %llu, "
-		      "\"rss_bytes\": %llu, \"peak_rss_bytes\": %llu, \"sites\": %llu}%s",
+		      "\"rss_bytes\": %llu, \"peak_rss_bytes\": %llu, \"sites\": %llu",
 		      (unsigned long long)st->allocations, (unsigned long long)st->deallocations,
 		      (unsigned long long)st->live_objects, (unsigned long long)st->live_bytes,
 		      (unsigned long long)st->live_usable_bytes, (unsigned long long)st->peak_live_objects,
 		      (unsigned long long)st->peak_live_bytes, (unsigned long long)st->peak_usable_bytes,
 		      (unsigned long long)st->allocated_bytes, (unsigned long long)st->foreign_frees,
 		      (unsigned long long)st->errors, (unsigned long long)st->rss_bytes,
-		      (unsigned long long)st->peak_rss_bytes, (unsigned long long)st->sites, sep);
+		      (unsigned long long)st->peak_rss_bytes, (unsigned long long)st->sites);
+	if (live_page_bytes >= 0)
+		mg_out_printf(o, ", \"live_page_bytes\": %lld", (long long)live_page_bytes);
+	mg_out_printf(o, "}%s", sep);
 	mg_out_printf(o, "\"gc\": {\"count\": [%ld, %ld, %ld], \"threshold\": [%ld, %ld, %ld]}",
 		      count[0], count[1], count[2], threshold[0], threshold[1], threshold[2]);
 }
@@ -321,7 +334,8 @@ static void json(struct mg_out *o, const struct snapshot *s)
 	mg_out_printf(o, "],\n \"options\": ");
 	mg_options_json(o);
 	mg_out_printf(o, ",\n ");
-	mg_report_heap_json(o, st, s->count, s->threshold, ",\n ");
+	mg_report_heap_json(o, st, (int64_t)(s->live_pages * mg_os_page()), s->count, s->threshold,
+			    ",\n ");
 	mg_out_printf(o, ",\n");
 	json_collector(o);
 	mg_out_printf(o, " \"top_sites\": [");

@@ -4,7 +4,10 @@
  *   every stopped thread: its registers (general and the XSAVE image) and
  *     its stack from sp to the end of the mapping (for a glibc thread that
  *     takes in its static TLS and the TCB), and the DTV its TCB points to,
- *     interior pointer though that is (dynamic TLS blocks hang off it)
+ *     interior pointer though that is (dynamic TLS blocks hang off it);
+ *     for a thread stopped on its sigaltstack, [sp, end) of that stack and
+ *     the whole of its own stack, where its interrupted frames end being
+ *     unknown (scan_own_stack; LeakSanitizer does the same)
  *   every readable, writable mapping of /proc/self/maps (module data and
  *     bss, dlopen'd ones included, anonymous memory, the main thread's TLS)
  *     but: the region, memgc's own mappings (os.c's list) and its own data
@@ -84,6 +87,7 @@ static unsigned nareas;
 static struct excl *pieces;
 static unsigned npieces;
 static int watch_gen;                  /* the record read, -1: read in full */
+static uintptr_t main_lo, main_hi;     /* the [stack] mapping of this scan */
 
 /* ---- registered ranges ---- */
 
@@ -367,18 +371,25 @@ static bool watched(uintptr_t lo, uintptr_t hi)
 	return true;
 }
 
-/* Scans a piece of a root mapping: only its touched pages if anonymous;
- * only what its record holds (later, scan_pieces) if watched. */
+/* Scans [lo, hi) in full: only its touched pages if anonymous. */
+static void scan_touched(uintptr_t lo, uintptr_t hi, bool anon)
+{
+	if (anon && pagemap >= 0)
+		mg_os_touched_runs(pagemap, lo, hi, mg_mark_range);
+	else
+		mg_mark_range(lo, hi);
+}
+
+/* Scans a piece of a root mapping: only what its record holds (later,
+ * piece_run) if watched, else in full. */
 static void scan_piece(uintptr_t lo, uintptr_t hi, bool anon)
 {
 	if (watched(lo, hi) && watch_gen >= 0 && npieces < PIECE_MAX) {
 		pieces[npieces].lo = lo;
 		pieces[npieces].hi = hi;
 		npieces++;
-	} else if (anon && pagemap >= 0) {
-		mg_os_touched_runs(pagemap, lo, hi, mg_mark_range);
 	} else {
-		mg_mark_range(lo, hi);
+		scan_touched(lo, hi, anon);
 	}
 }
 
@@ -452,6 +463,10 @@ static int vma(const struct mg_os_vma *v, void *arg)
 	areas[nareas].stack = holds(sps, nsps, v->start, v->end);
 	areas[nareas].anon = !v->path[0] || starts(v->path, "[heap]") || starts(v->path, "[anon:");
 	nareas++;
+	if (starts(v->path, "[stack]")) {
+		main_lo = v->start;
+		main_hi = v->end;
+	}
 	return 0;
 }
 
@@ -584,6 +599,27 @@ uintptr_t mg_roots_find(uintptr_t lo, uintptr_t hi)
 	return 0;
 }
 
+/* The own stack of a thread stopped on its sigaltstack (the signal stack
+ * is scanned from sp by scan_thread): its frames below the handler's are
+ * live, down to an sp that only the kernel's signal frame on the other
+ * stack records, so the whole mapping is scanned, its touched pages: the
+ * main thread's [stack], which is no root mapping, or the mapping of a
+ * glibc thread's block (its TCB at the top), unless it is a root mapping
+ * already (no stopped thread's sp in it). */
+static void scan_own_stack(const struct mg_world_thread *t)
+{
+	if (mg_roots_is_own(t->tid))
+		return;
+	if (t->tid == getpid()) {
+		if (main_lo < main_hi)
+			scan_touched(main_lo, main_hi, true);
+		return;
+	}
+	long k = t->tp ? area_of(t->tp) : -1;
+	if (k >= 0 && !areas[k].scan)
+		scan_touched(areas[k].lo, areas[k].hi, true);
+}
+
 uint64_t mg_roots_scan(const struct mg_world *w, bool self_root, int gen)
 {
 	uint64_t before = mg_mark_scanned();
@@ -602,6 +638,7 @@ uint64_t mg_roots_scan(const struct mg_world *w, bool self_root, int gen)
 	/* the maps text goes through the first quarter of scratch; sps and
 	 * the fdinfo buffer live in the rest */
 	nareas = 0;
+	main_lo = main_hi = 0;
 	mg_os_maps_foreach(scratch, SCRATCH / 4, vma, NULL);
 
 	for (unsigned i = 0; i < w->n; i++)
@@ -621,6 +658,9 @@ uint64_t mg_roots_scan(const struct mg_world *w, bool self_root, int gen)
 								   areas[i].hi - areas[i].lo))
 			mg_watch_remove_locked((void *)areas[i].lo, areas[i].hi - areas[i].lo);
 	}
+	for (unsigned i = 0; i < w->n; i++)
+		if (w->threads[i].flags & MG_WORLD_ALTSTACK)
+			scan_own_stack(&w->threads[i]);
 	if (pagemap >= 0)
 		close(pagemap);
 	pagemap = -1;

@@ -69,27 +69,42 @@ static void publish(int64_t objs, int64_t bytes, int64_t usable,
 	}
 }
 
-void mg_stats_flush(struct mg_thread *t)
+/* Publishes t's pending deltas and drains its log (stats.h: every reset of
+ * flush_in drains, so the inline paths need not watch the log). */
+static void publish_pending(struct mg_thread *t)
 {
 	if (t->shared)
 		return;
-	int64_t o = t->live_objs, b = t->live_bytes, u = t->live_usable, of = t->old_frees;
-	publish(o - t->base_objs, b - t->base_bytes, u - t->base_usable,
+	struct mg_stats_live l = mg_stats_live(t);
+	int64_t of = t->old_frees;
+	publish(l.objs - t->base_objs, l.bytes - t->base_bytes, l.usable - t->base_usable,
 		t->max_objs - t->base_objs, t->max_bytes - t->base_bytes,
-		t->max_usable - t->base_usable, (o - t->base_objs) + (of - t->base_old_frees));
+		t->max_usable - t->base_usable, (l.objs - t->base_objs) + (of - t->base_old_frees));
 	t->base_old_frees = of;
-	t->base_objs = t->max_objs = o;
-	t->base_bytes = t->max_bytes = b;
-	t->base_usable = t->max_usable = u;
+	t->base_objs = t->max_objs = l.objs;
+	t->base_bytes = t->max_bytes = l.bytes;
+	t->base_usable = t->max_usable = l.usable;
+	t->room_objs = t->room_bytes = t->room_usable = 0;
 	t->flush_in = MG_FLUSH_OPS;
+	mg_stats_log_drain(t);
 }
 
 void mg_stats_catch_up(struct mg_thread *t)
 {
-	if (__atomic_load_n(&t->log_len, __ATOMIC_RELAXED) == MG_LOG_CAP)
-		mg_stats_log_drain(t);
 	if (t->flush_in == 0)
-		mg_stats_flush(t);
+		mg_stats_flush(t);   /* drains too */
+	else if (__atomic_load_n(&t->log_len, __ATOMIC_RELAXED) >= MG_LOG_CAP - MG_FLUSH_OPS)
+		mg_stats_log_drain(t);
+}
+
+/* Every MG_FLUSH_OPS operations (stats.h): also the moment the thread
+ * follows its slot to a new arena (heap.c).  The reader and the exiting
+ * thread publish without that. */
+void mg_stats_flush(struct mg_thread *t)
+{
+	publish_pending(t);
+	if (!t->shared)
+		mg_heap_thread_flushed(t);
 }
 
 void mg_stats_log_drain(struct mg_thread *t)
@@ -117,9 +132,9 @@ void mg_stats_shared_update(struct mg_thread *t, int64_t objs, int64_t bytes,
 	if (objs > 0)
 		__atomic_add_fetch(&t->allocs, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&t->bytes_in, in_bytes, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&t->live_objs, objs, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&t->live_bytes, bytes, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&t->live_usable, usable, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&t->room_objs, objs, __ATOMIC_RELAXED);     /* max_* stay 0 */
+	__atomic_sub_fetch(&t->room_bytes, bytes, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&t->room_usable, usable, __ATOMIC_RELAXED);
 	publish(objs, bytes, usable, objs > 0 ? objs : 0, bytes > 0 ? bytes : 0,
 		usable > 0 ? usable : 0, count);
 }
@@ -128,9 +143,9 @@ static void thread_exit(void *v)
 {
 	struct mg_thread *t = v;
 	mg_roots_thread_exit();
-	mg_stats_flush(t);
+	publish_pending(t);
 	mg_stats_log_drain(t);
-	mg_heap_thread_detach(t->tcache_flags);
+	mg_heap_thread_detach(t);
 	mg_stats_tls = &shared_block;
 	pthread_mutex_lock(&threads_lock);
 	t->in_use = 0;
@@ -169,8 +184,7 @@ struct mg_thread *mg_stats_attach(void)
 		__atomic_store_n(&threads, t, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&threads_lock);
-	mg_heap_thread_attach(&t->arena, &t->tcache_flags, fresh);
-	t->small_max = mg_heap_small_max(t->tcache_flags);
+	mg_heap_thread_attach(t, fresh);
 	memset(t->site_key, 0, sizeof t->site_key);  /* the site table may differ after a fork */
 	mg_stats_tls = t;
 	if (have_key)
@@ -182,7 +196,7 @@ void mg_stats_read(struct memgc_heap_stats *st)
 {
 	struct mg_thread *self = mg_stats_tls;
 	if (self)
-		mg_stats_flush(self);
+		publish_pending(self);
 	memset(st, 0, sizeof *st);
 	int64_t live_objs = 0, live_bytes = 0, live_usable = 0;
 	const struct mg_thread *t = &shared_block;
@@ -190,9 +204,10 @@ void mg_stats_read(struct memgc_heap_stats *st)
 		for (; t; t = pass ? t->next : NULL) {
 			st->allocations += __atomic_load_n(&t->allocs, __ATOMIC_RELAXED);
 			st->allocated_bytes += __atomic_load_n(&t->bytes_in, __ATOMIC_RELAXED);
-			live_objs += __atomic_load_n(&t->live_objs, __ATOMIC_RELAXED);
-			live_bytes += __atomic_load_n(&t->live_bytes, __ATOMIC_RELAXED);
-			live_usable += __atomic_load_n(&t->live_usable, __ATOMIC_RELAXED);
+			struct mg_stats_live l = mg_stats_live(t);
+			live_objs += l.objs;
+			live_bytes += l.bytes;
+			live_usable += l.usable;
 		}
 		t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE);
 	}
@@ -216,7 +231,7 @@ void mg_stats_read(struct memgc_heap_stats *st)
 /* count[0]'s part that block t has not published yet. */
 static int64_t count_pending(const struct mg_thread *t)
 {
-	return __atomic_load_n(&t->live_objs, __ATOMIC_RELAXED) -
+	return mg_stats_live(t).objs -
 	       __atomic_load_n(&t->base_objs, __ATOMIC_RELAXED) +
 	       __atomic_load_n(&t->old_frees, __ATOMIC_RELAXED) -
 	       __atomic_load_n(&t->base_old_frees, __ATOMIC_RELAXED);
@@ -226,7 +241,7 @@ void mg_stats_counts(long counts[3])
 {
 	struct mg_thread *self = mg_stats_tls;
 	if (self)
-		mg_stats_flush(self);
+		publish_pending(self);
 	int64_t c0 = __atomic_load_n(&g.count[0], __ATOMIC_RELAXED);
 	for (const struct mg_thread *t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE); t; t = t->next)
 		if (t->in_use)
@@ -273,10 +288,10 @@ void mg_stats_disown(size_t bytes, size_t usable)
 		return;         /* memgc's threads are new threads, with blocks of their own */
 	t->allocs--;
 	t->bytes_in -= bytes;
-	t->live_objs--;
-	t->live_bytes -= (int64_t)bytes;
-	t->live_usable -= (int64_t)usable;
-	mg_stats_flush(t);
+	t->room_objs++;
+	t->room_bytes += (int64_t)bytes;
+	t->room_usable += (int64_t)usable;
+	publish_pending(t);
 }
 
 void mg_stats_error(void)

@@ -3,22 +3,29 @@
  * Each thread owns one struct mg_thread and is its only writer; readers sum
  * all blocks (stats.c).  Blocks are never freed: a thread that exits gives
  * its block back for the next new thread, counts and all, so the sums stay
- * exact.  Invariants, per block and so for the sums:
+ * exact.  A block keeps, for objects, bytes and usable bytes, the most live
+ * since its last flush (max_*) and the room below it (room_* == max_* -
+ * live, never negative): an allocation takes from the room and, only when
+ * that goes below 0, raises max_* to the new live count; a free gives back
+ * to the room.  So each quantity is one subtraction and a sign test per
+ * allocation and one addition per free, and the peaks stay exact.
+ * Invariants, per block and so for the sums (live == max - room,
+ * mg_stats_live):
  *   live_objs             == objects it allocated minus those it freed (below
  *                            0 after frees of other threads' objects)
  *   allocs - live_objs    == objects it freed
  *   live_objs - base_objs == the part not yet added to the globals
- *   max_objs >= live_objs, max_objs >= base_objs (the running maximum since
- *                            the last flush)
+ *   room_objs >= 0, max_objs >= base_objs (the running maximum since the
+ *                            last flush)
  *   old_frees             == frees of objects older than generation 0;
  *                            count[0]'s unpublished part is
  *                            (live_objs - base_objs) + (old_frees - base_old_frees)
- * and the same for bytes (bytes_in, live_bytes, ...) and usable bytes (no
- * total of usable bytes allocated is kept: nothing reports one).  A
- * free is then one subtraction per quantity, and only an allocation, which
- * can make a new peak, compares.  Every MG_FLUSH_OPS operations the pending
- * deltas go into global atomics (live, peak, count[0]) in one go, so the
- * fast path has no atomic instruction.
+ * and the same for bytes (bytes_in, room_bytes, ...) and usable bytes (no
+ * total of usable bytes allocated is kept: nothing reports one).  The
+ * shared block keeps max_* at 0 (room_* == -live).  Every MG_FLUSH_OPS
+ * operations the pending deltas go into global atomics (live, peak,
+ * count[0]) in one go, so the fast path has no atomic instruction; the
+ * allocation log is drained then too (mg_stats_log_owned).
  */
 #ifndef MG_STATS_H
 #define MG_STATS_H
@@ -29,24 +36,37 @@
 #define MG_LOG_CAP 1024     /* allocation log entries per thread */
 
 struct mg_thread {
+	/* What the inline paths (heap.h) touch, in the block's first cache
+	 * line: the counters, flush_in, small_max and log_len. */
 	uint64_t allocs, bytes_in;
-	int64_t live_objs, live_bytes, live_usable;
-	int64_t base_objs, base_bytes, base_usable;
-	/* frees of objects that survived a collection: they do not lower
-	 * count[0] (stats.c), so count[0]'s delta is live + old frees */
-	int64_t old_frees, base_old_frees;
-	int64_t max_objs, max_bytes, max_usable;
+	int64_t room_objs, room_bytes, room_usable;
 	uint32_t flush_in;     /* operations left until the next flush (1..MG_FLUSH_OPS) */
-	int shared;            /* a block several threads may use: atomics only */
-	unsigned arena;        /* this thread's object arena */
-	/* MG_TCACHE_AUTO, MALLOCX_TCACHE(id) or MALLOCX_TCACHE_NONE; never
-	 * MG_TCACHE_AUTO in the shared block, so AUTO implies owned */
-	unsigned tcache_flags;
 	/* The largest object heap.h's inline paths serve for this block
 	 * (mg_heap_small_max): 0 unless it is owned and bound (tcache_flags
 	 * is MG_TCACHE_AUTO), so one comparison asks both that and whether a
 	 * size is small */
 	uint32_t small_max;
+	uint32_t log_len;      /* entries in log[] (below) */
+	int64_t max_objs, max_bytes, max_usable;
+	int64_t base_objs, base_bytes, base_usable;
+	/* frees of objects that survived a collection: they do not lower
+	 * count[0] (stats.c), so count[0]'s delta is live + old frees */
+	int64_t old_frees, base_old_frees;
+	int shared;            /* a block several threads may use: atomics only */
+	unsigned arena;        /* this thread's object arena */
+	unsigned slot;         /* its slot (heap.c), fixed for the block */
+	int bound;             /* bound to arena by "thread.arena" */
+	uint32_t epoch;        /* mg_heap_epoch when last bound */
+	/* The burst detector (heap.c): allocs and frees (allocs - live_objs)
+	 * at the start of the current window of flushes, and whether the last
+	 * window was a burst; live_objs at the last flush. */
+	uint64_t burst_allocs, burst_frees;
+	int64_t flush_live;
+	uint32_t burst_flushes;
+	int bursting;
+	/* MG_TCACHE_AUTO, MALLOCX_TCACHE(id) or MALLOCX_TCACHE_NONE; never
+	 * MG_TCACHE_AUTO in the shared block, so AUTO implies owned */
+	unsigned tcache_flags;
 	struct mg_thread *next;
 	int in_use;
 	/* The site cache, direct-mapped (mg_stats_site_slot): the key is the
@@ -58,7 +78,6 @@ struct mg_thread {
 	 * The owner appends (entry, then log_len with release); anyone may
 	 * read entries below log_len and set their index bits, which is
 	 * idempotent, so a drain racing the owner's own drain is harmless. */
-	uint32_t log_len;
 	void *log[MG_LOG_CAP];
 } __attribute__((aligned(64)));
 
@@ -68,11 +87,14 @@ extern MG_HIDDEN MG_TLS struct mg_thread *mg_stats_tls;
  * 0), the stack hash with bit 63 set deeper (MG_SITE_KEY_DEEP), which no
  * user-space return address has: so looking a return address up finds
  * nothing unless stack_depth is 1, and the caller need not ask.  Inline so
- * that a hit at depth 1 is a few instructions in the caller (preload.h). */
+ * that a hit at depth 1 is a few instructions in the caller (preload.h).
+ * The low bits alone: the return addresses of neighbouring call sites
+ * differ in them (a call is 2 to 7 bytes), and the slot is two
+ * instructions fewer per malloc than with bits 9 and up folded in. */
 #define MG_SITE_KEY_DEEP (UINT64_C(1) << 63)
 static MG_ALWAYS_INLINE unsigned mg_stats_site_slot(uint64_t key)
 {
-	return (unsigned)(key ^ key >> 9) & (MG_SITE_CACHE - 1);
+	return (unsigned)key & (MG_SITE_CACHE - 1);
 }
 struct mg_thread *mg_stats_attach(void);
 void mg_stats_shared_update(struct mg_thread *t, int64_t objs, int64_t bytes,
@@ -95,20 +117,48 @@ void mg_stats_catch_up(struct mg_thread *t);
 
 /* Records a new object for the index.  Setting index bits right away would
  * be an atomic read-modify-write on a cold line at every malloc, which
- * stalls behind the header store; the log is a plain store to a hot one. */
+ * stalls behind the header store; the log is a plain store to a hot one.
+ *
+ * An object is logged BEFORE its header is written, and the log is drained
+ * only after (mg_stats_catch_up, once the caller's work is done): so from
+ * the moment an object's header says live, the object is in a log or in
+ * the index, whatever instant a stopped world looks (purge.c drops the
+ * pages of every object it cannot find, the collector would not scan it).
+ * An entry whose header is not live yet is passed over by readers like any
+ * stale bit.
+ *
+ * Every flush drains the log (publish_pending), and an inline allocation
+ * ticks once per entry, so the inline paths need not look at how full the
+ * log is: at most MG_FLUSH_OPS - 1 of their entries wait for a flush.  The
+ * general path asks (the return value: true when the log is within
+ * MG_FLUSH_OPS entries of full), so the log never overflows. */
 static MG_ALWAYS_INLINE bool mg_stats_log_owned(struct mg_thread *t, void *user)
 {
 	uint32_t n = t->log_len;
 	t->log[n] = user;
 	__atomic_store_n(&t->log_len, n + 1, __ATOMIC_RELEASE);
-	return n + 1 == MG_LOG_CAP;
+	return n + 1 >= MG_LOG_CAP - MG_FLUSH_OPS;
 }
 
-static MG_ALWAYS_INLINE void mg_stats_log(struct mg_thread *t, void *user)
+/* The same for any block, before the header: returns true when t is due
+ * for mg_stats_logged's catch-up.  The shared block has no log: its index
+ * bit is set before the header and again after it (mg_stats_logged), in
+ * case a purge swept it in between. */
+static MG_ALWAYS_INLINE bool mg_stats_log(struct mg_thread *t, void *user)
+{
+	if (MG_UNLIKELY(t->shared)) {
+		mg_index_set(user);
+		return false;
+	}
+	return mg_stats_log_owned(t, user);
+}
+
+/* After the header; due is what mg_stats_log returned. */
+static MG_ALWAYS_INLINE void mg_stats_logged(struct mg_thread *t, void *user, bool due)
 {
 	if (MG_UNLIKELY(t->shared))
 		mg_index_set(user);
-	else if (MG_UNLIKELY(mg_stats_log_owned(t, user)))
+	else if (MG_UNLIKELY(due))
 		mg_stats_catch_up(t);
 }
 
@@ -117,25 +167,50 @@ static MG_ALWAYS_INLINE bool mg_stats_tick(struct mg_thread *t)
 	return --t->flush_in == 0;
 }
 
-/* After a change that may have raised the live counts. */
-static MG_ALWAYS_INLINE void mg_stats_track_max(struct mg_thread *t)
+/* The live counts of block t (any block; exact once its owner is quiet). */
+struct mg_stats_live {
+	int64_t objs, bytes, usable;
+};
+static inline struct mg_stats_live mg_stats_live(const struct mg_thread *t)
 {
-	if (MG_UNLIKELY(t->live_objs > t->max_objs))
-		t->max_objs = t->live_objs;
-	if (MG_UNLIKELY(t->live_bytes > t->max_bytes))
-		t->max_bytes = t->live_bytes;
-	if (MG_UNLIKELY(t->live_usable > t->max_usable))
-		t->max_usable = t->live_usable;
+	return (struct mg_stats_live){
+		__atomic_load_n(&t->max_objs, __ATOMIC_RELAXED) -
+			__atomic_load_n(&t->room_objs, __ATOMIC_RELAXED),
+		__atomic_load_n(&t->max_bytes, __ATOMIC_RELAXED) -
+			__atomic_load_n(&t->room_bytes, __ATOMIC_RELAXED),
+		__atomic_load_n(&t->max_usable, __ATOMIC_RELAXED) -
+			__atomic_load_n(&t->room_usable, __ATOMIC_RELAXED),
+	};
+}
+
+/* live grows by d (>= 0) in an owned block: taken from the room, and a new
+ * maximum where the room runs out.  On x86-64 the subtraction is made in
+ * memory and its sign tested at once (GCC 12 loads, subtracts and stores
+ * instead: two instructions more, three times on every malloc). */
+static MG_ALWAYS_INLINE void mg_stats_grow(int64_t *room, int64_t *max, int64_t d)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	asm goto("subq %1, %0\n\tjs %l[out]" : "+m"(*room) : "er"(d) : "cc" : out);
+	return;
+out:
+#else
+	*room -= d;
+	if (MG_LIKELY(*room >= 0))
+		return;
+#endif
+	/* read back from memory: an asm goto's outputs are not promised on
+	 * its jump */
+	*max -= *(volatile int64_t *)room;
+	*room = 0;
 }
 
 static MG_ALWAYS_INLINE bool mg_stats_alloc_owned(struct mg_thread *t, size_t bytes, size_t usable)
 {
 	t->allocs++;
 	t->bytes_in += bytes;
-	t->live_objs++;
-	t->live_bytes += (int64_t)bytes;
-	t->live_usable += (int64_t)usable;
-	mg_stats_track_max(t);
+	mg_stats_grow(&t->room_objs, &t->max_objs, 1);
+	mg_stats_grow(&t->room_bytes, &t->max_bytes, (int64_t)bytes);
+	mg_stats_grow(&t->room_usable, &t->max_usable, (int64_t)usable);
 	return mg_stats_tick(t);
 }
 
@@ -152,9 +227,9 @@ static MG_ALWAYS_INLINE bool mg_stats_free_owned(struct mg_thread *t, size_t byt
 						 bool old)
 {
 	t->old_frees += old;
-	t->live_objs--;
-	t->live_bytes -= (int64_t)bytes;
-	t->live_usable -= (int64_t)usable;
+	t->room_objs++;
+	t->room_bytes += (int64_t)bytes;
+	t->room_usable += (int64_t)usable;
 	return mg_stats_tick(t);
 }
 
@@ -176,9 +251,10 @@ static MG_ALWAYS_INLINE void mg_stats_resize(struct mg_thread *t, size_t ob, siz
 		return;
 	}
 	t->bytes_in += nb;
-	t->live_bytes += (int64_t)nb - (int64_t)ob;
-	t->live_usable += (int64_t)nu - (int64_t)ou;
-	mg_stats_track_max(t);
+	t->room_bytes += (int64_t)ob;
+	t->room_usable += (int64_t)ou;
+	mg_stats_grow(&t->room_bytes, &t->max_bytes, (int64_t)nb);
+	mg_stats_grow(&t->room_usable, &t->max_usable, (int64_t)nu);
 	if (MG_UNLIKELY(mg_stats_tick(t)))
 		mg_stats_catch_up(t);
 }

@@ -578,6 +578,7 @@ struct stop {
 	int64_t deadline;
 	unsigned attempts;
 	bool full;                 /* the last listing ran out of slots */
+	bool timed_out;            /* failed because threads did not answer */
 	int err;                   /* with msg: an errno value, or 0 */
 	char msg[768];             /* why the stop failed, logged once resumed */
 };
@@ -803,9 +804,11 @@ static int wait_stopped(struct mg_world *w, struct stop *st)
 	if (late && len < sizeof line)
 		snprintf(line + len, sizeof line - len, "%s%u thread%s had not answered yet",
 			 named ? "; " : "", late, late > 1 ? "s" : "");
+	st->timed_out = true;
 	stop_failed(st, 0, "%s; not stopped after %u ms and %u attempts (signal %d, stop_signal): "
 		    "every thread resumed", line,
-		    w->timeout_ms ? w->timeout_ms : MG_WORLD_TIMEOUT_MS, st->attempts, s->sig);
+		    w->spent_ms + (w->timeout_ms ? w->timeout_ms : MG_WORLD_TIMEOUT_MS),
+		    w->spent_attempts + st->attempts, s->sig);
 	return -1;
 }
 
@@ -1087,7 +1090,9 @@ unlock:
 	__atomic_store_n(&s->world, NULL, __ATOMIC_RELEASE);
 	world_unlock(s);
 	pthread_sigmask(SIG_SETMASK, &w->mask, NULL);
-	if (st.msg[0])
+	w->timed_out = st.timed_out;
+	w->attempts = st.attempts;
+	if (st.msg[0] && !w->quiet)
 		mg_log("stop the world: %s%s%s", st.msg, st.err ? ": " : "",
 		       st.err ? strerror(st.err) : "");
 	errno = e;
@@ -1252,10 +1257,38 @@ static int run_locked(struct dl_phdr_info *info, size_t size, void *p)
 	return 1;                          /* the first module is enough */
 }
 
+/* The loader's lock is held while the world stops, but not for the whole
+ * timeout: a thread that waits for it with every signal blocked (libunwind
+ * blocks them around its dl_iterate_phdr, as glibc does in an exiting
+ * thread) cannot stop while the stopper holds it.  So the timeout is cut
+ * into slices of SLICE_MS, the lock let go between them for a pause that
+ * doubles (1 ms to PAUSE_MAX_NS); only the last slice's failure is told. */
+#define SLICE_MS 50u
 int mg_world_run(struct mg_world *w, int (*fn)(struct mg_world *w, void *arg), void *arg)
 {
+	unsigned timeout = w->timeout_ms, total = timeout ? timeout : MG_WORLD_TIMEOUT_MS;
 	struct run r = { w, fn, arg, -1 };
-	dl_iterate_phdr(run_locked, &r);
+	long pause = 1000000L;
+	w->spent_ms = w->spent_attempts = 0;
+	for (;;) {
+		bool last = total - w->spent_ms <= SLICE_MS;
+		w->timeout_ms = last ? total - w->spent_ms : SLICE_MS;
+		w->quiet = !last;
+		int64_t t0 = now_ns();
+		w->timed_out = false;
+		w->attempts = 0;
+		dl_iterate_phdr(run_locked, &r);
+		if (r.ret >= 0 || last || !w->timed_out)
+			break;
+		sleep_ns(pause);
+		pause = pause * 2 > PAUSE_MAX_NS ? PAUSE_MAX_NS : pause * 2;
+		unsigned took = (unsigned)((now_ns() - t0) / 1000000);
+		w->spent_ms += took < total - w->spent_ms ? took : total - w->spent_ms;
+		w->spent_attempts += w->attempts ? w->attempts : 1;
+	}
+	w->timeout_ms = timeout;
+	w->quiet = false;
+	w->spent_ms = w->spent_attempts = 0;
 	return r.ret;
 }
 
@@ -1274,10 +1307,38 @@ void mg_world_free(struct mg_world *w)
  * has the default action for it: a stop signal that reaches a thread on
  * its way into execve would kill the program it execs.  So around execve
  * the caller holds the world lock (no stop can start) after taking any
- * stop signal already queued to it. */
+ * stop signal already queued to it.
+ *
+ * Not in a vfork child (CPython's subprocess execs from one): it runs in
+ * its parent's memory, the shared page included, while the parent's other
+ * threads run on, and its pid is not the parent's.  world_lock would take
+ * the lock as a fork child takes over its parent's copy, and reset the
+ * state of a stop under way in the parent: the parent's stopper then saw
+ * no thread pending and scanned a world without the vforking thread, which
+ * never stopped (its signal, from a pid that was no longer s->pid, was
+ * ignored).  Such a child needs nothing: it is no thread of the parent's,
+ * so no stop signal is ever sent to it.  home (the pid memgc's memory
+ * belongs to, set at start-up and in a forked child) tells it apart:
+ * getpid() differs from it there, and only there or in a child forked
+ * without the fork handlers (_Fork, a raw clone), which has no collector
+ * thread to stop it either. */
+
+static pid_t home;
+
+void mg_world_home(void)
+{
+	__atomic_store_n(&home, getpid(), __ATOMIC_RELAXED);
+}
+
+static bool in_vfork_child(void)
+{
+	return getpid() != __atomic_load_n(&home, __ATOMIC_RELAXED);
+}
 
 void mg_world_exec_begin(void)
 {
+	if (in_vfork_child())
+		return;
 	struct shared *s = shared_get();
 	if (!s)
 		return;
@@ -1296,6 +1357,8 @@ void mg_world_exec_begin(void)
 
 void mg_world_exec_end(void)
 {
+	if (in_vfork_child())
+		return;
 	struct shared *s = __atomic_load_n(&g, __ATOMIC_ACQUIRE);
 	if (s && __atomic_load_n(&s->lock, __ATOMIC_ACQUIRE) == (uint32_t)getpid())
 		world_unlock(s);

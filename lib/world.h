@@ -138,6 +138,11 @@ struct mg_world {
 	unsigned exited;                   /* listed, then gone or zombies */
 	unsigned passes;                   /* listings of /proc/self/task */
 	unsigned attempts;                 /* 1, or more after backing off */
+	bool quiet;                        /* input: no message when the stop fails */
+	bool timed_out;                    /* output: it failed because threads did not
+					      answer in time */
+	unsigned spent_ms, spent_attempts; /* input: counted into the failure message
+					      (mg_world_run's earlier slices) */
 	struct mg_world_thread *threads;
 	/* world.c's own */
 	unsigned cap;
@@ -171,5 +176,9 @@ int mg_world_check(const struct mg_world *w);
  * execve failed, lets stops start again. */
 void mg_world_exec_begin(void);
 void mg_world_exec_end(void);
+/* The calling process is the one memgc's memory belongs to: called at
+ * start-up and in a forked child.  A process whose pid differs (a vfork
+ * child, in its parent's memory) leaves the world lock alone at execve. */
+void mg_world_home(void);
 
 #endif /* MG_WORLD_H */

@@ -98,7 +98,7 @@ MG_EXPORT int memgc_trim(void)
 {
 	if (!active())
 		return -1;
-	int e = mg_heap_trim();
+	int e = mg_heap_trim(NULL);
 	if (e) {
 		errno = e;
 		return -1;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "preload.h"
+#include "world.h"
 
 int mg_state = MG_UNINIT;
 MG_TLS int mg_busy;
@@ -28,10 +29,12 @@ static void fork_prepare(void)
 	mg_collect_fork_prepare();
 	mg_stats_fork_prepare();
 	mg_sites_fork_prepare();
+	mg_heap_fork_prepare();
 }
 
 static void fork_parent(void)
 {
+	mg_heap_fork_parent();
 	mg_sites_fork_parent();
 	mg_stats_fork_parent();
 	mg_collect_fork_parent();
@@ -39,6 +42,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+	mg_world_home();
 	mg_sites_fork_child();
 	mg_stats_fork_child();
 	mg_heap_fork_child();
@@ -73,6 +77,7 @@ int mg_preload_init(void)
 		mg_log("running without accounting: allocations go straight to jemalloc");
 		s = MG_PASSTHROUGH;
 	} else {
+		mg_world_home();
 		mg_stats_init();
 		mg_report_init();
 		pthread_atfork(fork_prepare, fork_parent, fork_child);

@@ -243,7 +243,7 @@ MG_EXPORT int malloc_trim(size_t pad)
 	(void)pad;
 	if (!mg_preload_ready())
 		return 0;
-	return mg_heap_trim() == 0;   /* 1: memory may have been released */
+	return mg_heap_trim(NULL) == 0;   /* 1: memory may have been released */
 }
 
 MG_EXPORT struct mallinfo2 mallinfo2(void)

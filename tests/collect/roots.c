@@ -3,7 +3,7 @@
  * object dropped the same way is found unreachable.
  *
  *   roots KIND     KIND: global dlopen thread tls dlopen_tls mmap registered
- *                  interior old kernel epoll
+ *                  interior old kernel epoll altstack
  * Prints "ok ..." or "FAIL ..." lines; exit status 0 when all passed.
  * Pointers the test itself keeps are stored XORed (hide), so that only the
  * root under test holds the object.
@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,6 +139,52 @@ static void *blocked(void *arg)
 
 __thread void *volatile tls_slot;
 
+/* ---- the main thread's stack, while it runs a handler on its sigaltstack:
+ * another thread collects meanwhile ---- */
+static int alt_go[2], alt_done[2];
+static volatile long alt_found;
+static void *alt_collector(void *arg)
+{
+	char c;
+	read(alt_go[0], &c, 1);
+	alt_found = memgc_collect(2);
+	write(alt_done[1], "d", 1);
+	return arg;
+}
+
+static void on_alt_signal(int sig)
+{
+	char c;
+	(void)sig;
+	write(alt_go[1], "g", 1);
+	read(alt_done[0], &c, 1);      /* stopped in here, on the signal stack */
+}
+
+static void altstack(uintptr_t control)
+{
+	stack_t ss = { .ss_size = 65536 };
+	ss.ss_sp = mmap(NULL, ss.ss_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_alt_signal;
+	sa.sa_flags = SA_ONSTACK;
+	pthread_t t;
+	if (ss.ss_sp == MAP_FAILED || sigaltstack(&ss, NULL) || sigaction(SIGUSR1, &sa, NULL) ||
+	    pipe(alt_go) || pipe(alt_done) || pthread_create(&t, NULL, alt_collector, NULL)) {
+		printf("FAIL altstack: set-up\n");
+		exit(1);
+	}
+	volatile uintptr_t on_stack = (uintptr_t)unhide(make());   /* on this stack only */
+	scrub();
+	raise(SIGUSR1);
+	pthread_join(t, NULL);
+	void *held = (void *)on_stack;
+	int ok = alt_found == want(1) && intact(held) &&
+		 memgc_is_live(unhide(control)) == (getenv("RECLAIM") ? 0 : 1);
+	check("an object held by the main thread's stack, the thread on its sigaltstack", ok,
+	      alt_found, held);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2 || !memgc_collect) {
@@ -262,6 +309,8 @@ int main(int argc, char **argv)
 		struct epoll_event got;
 		int k = epoll_wait(ep, &got, 1, 1000);
 		check("epoll gives the object back intact", k == 1 && intact(got.data.ptr), k, got.data.ptr);
+	} else if (!strcmp(kind, "altstack")) {
+		altstack(control);
 	} else {
 		fprintf(stderr, "roots: unknown kind %s\n", kind);
 		return 2;

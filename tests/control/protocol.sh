@@ -74,10 +74,11 @@ expect sig_stats 0 "$MEMGC" stats "$pid" && mg_pass "collect_signal: still answe
 ctl_stop sig
 
 # collect_signal without the socket: the thread serves the signal alone
+# (the target writes its .stats file into the directory: make it first)
+mkdir -p "$MG_TMP/sig2"
 env MEMGC_OPTIONS="collect_signal=12" LD_PRELOAD="$MEMGC_LIB" "$TARGET" "$MG_TMP/sig2" \
 	</dev/null >/dev/null 2>"$MG_TMP/sig2.err" &
 pid=$!
-mkdir -p "$MG_TMP/sig2"
 i=0
 while ! test -f "$MG_TMP/sig2/$pid.stats" && test $i -lt 500; do sleep 0.01; i=$((i + 1)); done
 kill -USR2 "$pid"

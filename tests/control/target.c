@@ -2,10 +2,10 @@
  *
  *   target DIR [closefds] [fork] [churn]
  *
- * Keeps 1000 objects of 1000 bytes (and, with churn, first allocates and
- * frees 64 MiB in objects of 64 KiB, below large_release: their pages stay
- * in the arena's dirty cache, which decays only while the process
- * allocates, so that a trim has pages to give back),
+ * Keeps 1000 objects of 1000 bytes (and, with churn, first allocates 64
+ * MiB in small objects and frees all but every 64th: the freed pages stay
+ * resident inside slabs that hold live objects, so that a trim has pages to
+ * give back and nothing else does),
  * then writes what memgc's API says of its heap to DIR/<pid>.stats, one
  * line "pid P live_objects L live_bytes B allocations A deallocations D
  * count C0 C1 C2" written with write(2) from a stack buffer, and idles
@@ -36,6 +36,7 @@
 #define KEEP 1000
 
 static char *keep[KEEP];
+static char *churn_kept[(1 << 18) / 64];   /* what churn keeps, to the end */
 static const char *dir;
 
 static void stats_file(void)
@@ -110,14 +111,22 @@ int main(int argc, char **argv)
 	if (closefds)
 		close_everything();
 	if (churn) {
-		enum { N = 1024, SIZE = 64 << 10 };
+		/* 64 MiB of 240-byte objects (256 with memgc's header), every
+		 * 64th kept: each slab keeps live objects, so neither jemalloc's
+		 * decay nor an emptied arena gives its pages back; a trim drops
+		 * the free pages between them, about 3/4 of the 64 MiB */
+		enum { N = 1 << 18, SIZE = 240, EVERY = 64 };
 		char **p = malloc(N * sizeof *p);
 		for (int i = 0; i < N; i++) {
 			p[i] = malloc(SIZE);
 			memset(p[i], 1, SIZE);
 		}
-		for (int i = 0; i < N; i++)
-			free(p[i]);
+		for (int i = 0; i < N; i++) {
+			if (i % EVERY == 0)
+				churn_kept[i / EVERY] = p[i];
+			else
+				free(p[i]);
+		}
 		free(p);
 	}
 	for (int i = 0; i < KEEP; i++) {

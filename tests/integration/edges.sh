@@ -32,7 +32,7 @@ pid = int(files[0].rsplit(".", 2)[1])
 heap_keys = ["allocations", "deallocations", "live_objects", "live_bytes",
              "live_usable_bytes", "peak_live_objects", "peak_live_bytes",
              "peak_usable_bytes", "allocated_bytes", "foreign_frees", "errors",
-             "rss_bytes", "peak_rss_bytes", "sites"]
+             "rss_bytes", "peak_rss_bytes", "sites", "live_page_bytes"]
 top = ["memgc_report", "version", "pid", "ppid", "exe", "argv", "options", "heap",
        "gc", "collector", "leaks", "top_sites"]
 problems = []
@@ -47,6 +47,10 @@ elif h["live_objects"] != h["allocations"] - h["deallocations"] or h["live_objec
     problems.append("heap figures %r" % h)
 elif h["errors"] != 0:
     problems.append("errors %d" % h["errors"])
+elif h["live_page_bytes"] % os.sysconf("SC_PAGE_SIZE") or \
+        not os.sysconf("SC_PAGE_SIZE") <= h["live_page_bytes"] <= h["rss_bytes"]:
+    problems.append("live_page_bytes %d: whole pages, at least one, at most RSS %d"
+                    % (h["live_page_bytes"], h["rss_bytes"]))
 if not r.get("exe", "").endswith("/edges") or r.get("argv", [None])[1:] != [sys.argv[1] + "/edges.%p.json"]:
     problems.append("exe %r argv %r" % (r.get("exe"), r.get("argv")))
 g = r.get("gc", {})

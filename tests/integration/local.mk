@@ -19,7 +19,8 @@ MG_INTEG_TESTS = \
 	tests/integration/fork_threads.sh \
 	tests/integration/closefds.sh \
 	tests/integration/signals.sh \
-	tests/integration/timeline.sh
+	tests/integration/timeline.sh \
+	tests/integration/trim.sh
 TESTS += $(MG_INTEG_TESTS)
 EXTRA_DIST += $(MG_INTEG_TESTS) tests/integration/lib.sh \
 	tests/integration/python_prog.py tests/integration/perl_prog.pl \
@@ -27,7 +28,8 @@ EXTRA_DIST += $(MG_INTEG_TESTS) tests/integration/lib.sh \
 
 check_PROGRAMS += tests/integration/edges tests/integration/misuse \
 	tests/integration/fork_threads tests/integration/closefds \
-	tests/integration/signals tests/integration/cxx_threads
+	tests/integration/signals tests/integration/cxx_threads \
+	tests/integration/trim
 
 # -fvisibility=default and -export-dynamic: memgc names these programs'
 # functions in its messages and reports (misuse.c's leak_here, ...).
@@ -53,6 +55,10 @@ tests_integration_signals_SOURCES = tests/integration/signals.c
 tests_integration_signals_CFLAGS = $(MG_INTEG_C_FLAGS)
 tests_integration_signals_LDFLAGS = $(MG_INTEG_LD_FLAGS)
 tests_integration_signals_LDADD = $(MG_INTEG_LIBS)
+tests_integration_trim_SOURCES = tests/integration/trim.c
+tests_integration_trim_CFLAGS = $(MG_INTEG_C_FLAGS)
+tests_integration_trim_LDFLAGS = $(MG_INTEG_LD_FLAGS)
+tests_integration_trim_LDADD = $(MG_INTEG_LIBS)
 tests_integration_cxx_threads_SOURCES = tests/integration/cxx_threads.cc
 tests_integration_cxx_threads_CXXFLAGS = -std=gnu++17 -Wall -Wextra -pthread \
 	-fno-omit-frame-pointer

@@ -431,7 +431,7 @@ Test(heap, meta_memory_is_outside_the_region)
 	cr_assert_not(mg_heap_owns(m));
 	memset(m, 1, 1000);
 	mg_heap_meta_free(m);
-	cr_assert_eq(mg_heap_trim(), 0);
+	cr_assert_eq(mg_heap_trim(NULL), 0);
 	cr_assert_eq(mg_test_stats().allocations, 0);
 }
 

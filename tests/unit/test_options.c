@@ -12,7 +12,7 @@
 TestSuite(options, .init = mg_options_defaults);
 
 #define KNOWN "help summary report report_top timeline stack_depth max_sites on_error threshold0 " \
-	"threshold1 threshold2 large_release heap_reserve arenas stop_signal mode gc gc_debug " \
+	"threshold1 threshold2 large_release heap_reserve arenas arena_span stop_signal mode gc gc_debug " \
 	"interior leak_check exitcode mark_stack watch control control_dir collect_signal"
 
 static char err[16384];
@@ -38,6 +38,7 @@ static void expect_defaults(void)
 	cr_assert_eq(mg_opt.large_release, 1048576);
 	cr_assert_eq(mg_opt.heap_reserve, UINT64_C(1099511627776));
 	cr_assert_eq(mg_opt.arenas, 0);
+	cr_assert_eq(mg_opt.arena_span, 16777216);
 	cr_assert_eq(mg_opt.stop_signal, 39);
 	cr_assert_eq(mg_opt.watch, MG_WATCH_AUTO);
 	cr_assert_eq(mg_opt.report_top, 10);
@@ -68,7 +69,7 @@ Test(options, valid_values)
 {
 	cr_assert_eq(parse("help=yes:on_error=warn:stack_depth=64:max_sites=16:"
 			   "threshold0=0:threshold1=9223372036854775807:threshold2=3:"
-			   "large_release=4K:heap_reserve=32T:arenas=64:report_top=64:stop_signal=64:"
+			   "large_release=4K:heap_reserve=32T:arenas=64:arena_span=0:report_top=64:stop_signal=64:"
 			   "watch=off:report=/tmp/r-%p.json:summary=stderr:control=1:control_dir=/run/x:"
 			   "collect_signal=64"), 0);
 	cr_assert_str_eq(err, "");
@@ -82,6 +83,7 @@ Test(options, valid_values)
 	cr_assert_eq(mg_opt.large_release, 4096);
 	cr_assert_eq(mg_opt.heap_reserve, UINT64_C(1) << 45);
 	cr_assert_eq(mg_opt.arenas, 64);
+	cr_assert_eq(mg_opt.arena_span, 0);
 	cr_assert_eq(mg_opt.stop_signal, 64);
 	cr_assert_eq(mg_opt.watch, MG_WATCH_OFF);
 	cr_assert_eq(mg_opt.report_top, 64);
@@ -206,6 +208,8 @@ static const struct bad_case bad[] = {
 	  "35184372088832 bytes, K/M/G/T suffixes binary; using 1T\n" },
 	{ "arenas=65", "memgc: MEMGC_OPTIONS: bad value '65' for arenas: expected an integer from "
 	  "0 to 64; using 0\n" },
+	{ "arena_span=2T", "memgc: MEMGC_OPTIONS: bad value '2T' for arena_span: expected "
+	  "a size from 0 to 1099511627776 bytes, K/M/G/T suffixes binary; using 16M\n" },
 	{ "stop_signal=33", "memgc: MEMGC_OPTIONS: bad value '33' for stop_signal: expected an "
 	  "integer from 34 to 64; using 39\n" },
 	{ "stop_signal=65", "memgc: MEMGC_OPTIONS: bad value '65' for stop_signal: expected an "
@@ -376,9 +380,10 @@ Test(options, json_of_the_defaults)
 			 "\"report_top\": 10, \"timeline\": 0, \"stack_depth\": 1, \"max_sites\": 262144, "
 			 "\"on_error\": \"abort\", \"threshold0\": 1000000, \"threshold1\": 10, "
 			 "\"threshold2\": 10, \"large_release\": 1048576, "
-			 "\"heap_reserve\": 1099511627776, \"arenas\": 0, \"stop_signal\": 39, "
+			 "\"heap_reserve\": 1099511627776, \"arenas\": 0, \"arena_span\": 16777216, "
+			 "\"stop_signal\": 39, "
 			 "\"mode\": \"account\", \"gc\": 1, \"gc_debug\": 0, \"interior\": 1, "
-			 "\"leak_check\": 1, \"exitcode\": 0, \"mark_stack\": 1048576, "
+			 "\"leak_check\": 1, \"exitcode\": 0, \"mark_stack\": 134217728, "
 			 "\"watch\": \"auto\", \"control\": 0, \"control_dir\": \"\", \"collect_signal\": 0}");
 	close(fd);
 }
@@ -393,7 +398,7 @@ Test(options, help_lists_every_option)
 	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
 	cr_assert_gt(n, 0);
 	buf[n] = '\0';
-	cr_assert_eq(mg_test_lines(buf), 1 + 2 * 26, "%s", buf);
+	cr_assert_eq(mg_test_lines(buf), 1 + 2 * 27, "%s", buf);
 	cr_assert(strstr(buf, "\n  stack_depth    frames kept per allocation site; 1 is the caller "
 			 "only (no unwinding)\n                   default 1; now 3; accepts an "
 			 "integer from 1 to 64\n"), "%s", buf);

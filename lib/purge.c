@@ -1,0 +1,184 @@
+/* purge.c: giving the pages that hold nothing back to the kernel.
+ *
+ * mg_heap_trim (memgc_trim(), malloc_trim(), a generation-2 collection) has
+ * jemalloc purge its free extents, then calls mg_purge_run for what
+ * jemalloc never gives back:
+ *   - the free pages of slabs that still hold a live object (a slab is one
+ *     extent: jemalloc keeps it whole while one region is in use),
+ *   - the index pages over freed objects (index.c), and the collector's
+ *     mark stack and blank mark bitmap between collections (mark.c),
+ *   - the pages of jemalloc's own metadata outside the region (the rtree
+ *     leaves of the extents it had, the automatic arenas) that its
+ *     deallocations left all zero.
+ * With the world stopped (world.c), every page of [mg_heap_base,
+ * mg_heap_bump) that no live object's block touches and no base block of
+ * an object arena holds is dropped with MADV_DONTNEED, and so is every
+ * all-zero page of the index and of jemalloc's mappings.
+ *
+ * Why that is safe (the contract with heap.c, stats.h and jemalloc):
+ *   - jemalloc keeps nothing inside a free region or a free extent: slab
+ *     bitmaps and extent descriptors are in base blocks, the thread caches'
+ *     stacks in arena 0.  A dropped page reads as zeros, which jemalloc
+ *     never assumes of a region it hands out (it zeroes small blocks
+ *     itself, and a dropped page is zero anyway).
+ *   - Every block that holds program data is a live object: alloc logs the
+ *     object before its header says live (stats.h), realloc copies into a
+ *     block that is already live and clears the old one's header last
+ *     (heap.c), free clears the header before the block goes back.  A block
+ *     in a thread cache, or one a stopped thread was about to fill, holds
+ *     nothing yet: whatever it writes once running lands on a fresh page.
+ *   - A live object's block is [user - offset, user + usable): the program
+ *     may use all of malloc_usable_size().
+ *   - Zero pages read as zero after the drop, so dropping them changes no
+ *     value, provided nothing writes between the check and the drop: the
+ *     world is stopped, and jemalloc's mappings take no kernel writes.
+ * When the world cannot be stopped only jemalloc's purge has happened.
+ */
+#include "config.h"
+#include <pthread.h>
+#include <time.h>
+
+#include "header.h"
+#include "internal.h"
+#include "world.h"
+
+static struct mg_world world;            /* kept between runs: its mapping */
+static pthread_mutex_t purge_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define MAX_PINNED 512
+
+struct walk {
+	struct mg_range pinned[MAX_PINNED];
+	long npinned;
+	long next;             /* first pinned range not wholly below done */
+	uintptr_t done;        /* pages below are decided (page aligned) */
+	uintptr_t live_end;    /* end of the last page a live block touches */
+	size_t page;
+	uint64_t live_pages;   /* pages that hold live objects */
+	uint64_t ranges;       /* ranges dropped */
+	struct mg_os_dropper drop;
+};
+
+static void drop(struct walk *w, uintptr_t lo, uintptr_t hi)
+{
+	if (lo >= hi)
+		return;
+	mg_os_dropper_add(&w->drop, (void *)lo, hi - lo);
+	w->ranges++;
+}
+
+/* Drops the whole pages of [lo, hi) but the pinned ones. */
+static void drop_gap(struct walk *w, uintptr_t lo, uintptr_t hi)
+{
+	while (w->next < w->npinned && w->pinned[w->next].hi <= lo)
+		w->next++;
+	for (long i = w->next; i < w->npinned && lo < hi; i++) {
+		const struct mg_range *r = &w->pinned[i];
+		if (r->lo >= hi)
+			break;
+		if (r->lo > lo)
+			drop(w, lo, r->lo);
+		if (r->hi > lo)
+			lo = r->hi;
+	}
+	drop(w, lo, hi);
+}
+
+/* Objects come in address order (mg_index_trim). */
+static void walk_one(void *user, void *arg)
+{
+	struct walk *w = arg;
+	uintptr_t lo, hi;
+	mg_heap_block(user, &lo, &hi);
+	lo &= ~(w->page - 1);
+	hi = (hi + w->page - 1) & ~(w->page - 1);
+	if (lo > w->done)
+		drop_gap(w, w->done, lo);
+	if (hi > w->live_end) {
+		w->live_pages += (hi - (lo > w->live_end ? lo : w->live_end)) / w->page;
+		w->live_end = hi;
+	}
+	if (hi > w->done)
+		w->done = hi;
+}
+
+/* jemalloc's own mappings: its deallocations leave zeros, and in the rtree
+ * leaves a word that reads the same (heap.c: mg_heap_rtree_cleared). */
+static int drop_zero_one(uintptr_t start, size_t size, void *arg)
+{
+	*(uint64_t *)arg += mg_os_drop_zero((void *)start, size, mg_heap_rtree_cleared());
+	return 0;
+}
+
+static int stopped(struct mg_world *wd, void *arg)
+{
+	(void)wd;
+	struct mg_purge_stats *ps = arg;
+	static struct walk w;                 /* too big for a stack; purge_lock held */
+	static struct mg_os_backed backed;
+	w = (struct walk){ .page = mg_os_page(), .done = mg_heap_base, .live_end = mg_heap_base };
+	w.npinned = mg_heap_pinned(w.pinned, MAX_PINNED);
+	mg_stats_sync_index();
+	mg_os_backed_open(&backed);
+	mg_os_dropper_open(&w.drop);
+	ps->dropped_meta += mg_index_trim(&backed, w.npinned >= 0 ? walk_one : NULL, &w);
+	if (w.npinned >= 0) {
+		drop_gap(&w, w.done, __atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE));
+		ps->region_walked = 1;
+	}
+	mg_os_dropper_close(&w.drop);
+	mg_os_backed_close(&backed);
+	mg_os_je_foreach(drop_zero_one, &ps->dropped_meta);
+	ps->dropped_meta += mg_mark_release();
+	ps->live_page_bytes = w.live_pages * w.page;
+	ps->madvise_calls = w.drop.calls;
+	return 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A stop that fails (a thread blocks stop_signal: a sigwait() thread, a
+ * debugger) costs its timeout: the purge gives up sooner than the
+ * collector, and after a failure leaves the world alone for a while
+ * (BACKOFF_MIN_NS, doubling up to BACKOFF_MAX_NS on each failure).  Under
+ * purge_lock. */
+#define STOP_TIMEOUT_MS 100
+#define BACKOFF_MIN_NS UINT64_C(1000000000)
+#define BACKOFF_MAX_NS UINT64_C(64000000000)
+static uint64_t backoff_ns, retry_at;
+
+void mg_purge_run(struct mg_purge_stats *ps)
+{
+	struct mg_purge_stats st = { 0 };
+	pthread_mutex_lock(&purge_lock);
+	uint64_t t0 = now_ns();
+	if (t0 >= retry_at) {
+		world.timeout_ms = STOP_TIMEOUT_MS;
+		st.stopped = mg_world_run(&world, stopped, &st) == 0;
+		if (st.stopped) {
+			backoff_ns = 0;
+		} else {
+			backoff_ns = backoff_ns ? backoff_ns * 2 : BACKOFF_MIN_NS;
+			if (backoff_ns > BACKOFF_MAX_NS)
+				backoff_ns = BACKOFF_MAX_NS;
+			retry_at = now_ns() + backoff_ns;
+		}
+	}
+	st.time_ns = now_ns() - t0;
+	pthread_mutex_unlock(&purge_lock);
+	if (ps)
+		*ps = st;
+}
+
+/* The child has no thread that held the lock, and a stop that failed in
+ * the parent says nothing of its own threads. */
+void mg_purge_fork_child(void)
+{
+	pthread_mutex_init(&purge_lock, NULL);
+	backoff_ns = retry_at = 0;
+}
