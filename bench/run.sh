@@ -15,7 +15,9 @@
 # collection (part "gc"): plain jemalloc, memgc with gc=0, memgc with
 # automatic collection at its default thresholds (memgc-auto) and at each
 # threshold0 of BENCH_THRESHOLDS (memgc-t<N>, threshold1 and threshold2 at
-# their defaults), interleaved the same way, on each workload.  The
+# their defaults) and of BENCH_NOWATCH with the write watch off (memgc-n<N>:
+# young collections read all older memory), interleaved the same way, on
+# each workload.  The
 # collector runs on a thread of its own and stops the program's threads
 # while it marks: its cost shows in the process's CPU time and in the wall
 # time both; the collections each run made come from its summary=stderr
@@ -33,6 +35,7 @@
 #   BENCH_GC_WORKLOADS="alloc1 alloc2 python"  the workloads of part gc
 #   BENCH_DEPTHS="1 2 4 8 16"                 stack depths of the sweep
 #   BENCH_THRESHOLDS="700 70000 700000"  threshold0 candidates for part gc
+#   BENCH_NOWATCH="700"   threshold0s also run with watch=off in part gc
 #                         (memgc-auto's row is the default's; CPython's 700 is
 #                         the slowest: empty for none)
 #   BENCH_ALLOC           the built bench/alloc (else found beside MEMGC_LIB's
@@ -52,6 +55,7 @@ GC_RUNS=${BENCH_GC_RUNS:-3}
 GC_WORKLOADS=${BENCH_GC_WORKLOADS:-alloc1 alloc2 python}
 DEPTHS=${BENCH_DEPTHS:-1 2 4 8 16}
 THRESHOLDS=${BENCH_THRESHOLDS-700 70000 700000}
+NOWATCH=${BENCH_NOWATCH-700}
 JEMALLOC=${BENCH_JEMALLOC:-/usr/lib/x86_64-linux-gnu/libjemalloc.so.2}
 LSAN=${BENCH_LSAN:-/usr/lib/x86_64-linux-gnu/liblsan.so.0}
 PYTHON=${BENCH_PYTHON:-/usr/bin/python3}
@@ -91,6 +95,10 @@ for t in $THRESHOLDS; do
 	case $t in ''|*[!0-9]*) die "BENCH_THRESHOLDS: '$t' is not a threshold0 (a non-negative integer)" ;; esac
 	[ "$t" = "${default_thresholds%%,*}" ] || gc_configs+=" memgc-t$t"   # memgc-auto is that one
 done
+for t in $NOWATCH; do
+	case $t in ''|*[!0-9]*) die "BENCH_NOWATCH: '$t' is not a threshold0 (a non-negative integer)" ;; esac
+	gc_configs+=" memgc-n$t"
+done
 have() {
 	case $1 in
 	jemalloc) [ -f "$JEMALLOC" ] ;;
@@ -119,6 +127,7 @@ run_one() {
 	memgc-d*) envs+=(LD_PRELOAD="$MEMGC_LIB" MEMGC_OPTIONS=gc=0:stack_depth=${cfg#memgc-d}) ;;
 	memgc-auto) envs+=(LD_PRELOAD="$MEMGC_LIB" MEMGC_OPTIONS=gc=1:summary=stderr) ;;
 	memgc-t*) envs+=(LD_PRELOAD="$MEMGC_LIB" MEMGC_OPTIONS=gc=1:threshold0=${cfg#memgc-t}:summary=stderr) ;;
+	memgc-n*) envs+=(LD_PRELOAD="$MEMGC_LIB" MEMGC_OPTIONS=gc=1:threshold0=${cfg#memgc-n}:watch=off:summary=stderr) ;;
 	esac
 	env "${envs[@]}" "${pre[@]}" "${cmd[@]}" >"$tmp/out" 2>"$tmp/err" </dev/null
 	local rc=$?
@@ -197,6 +206,7 @@ gc_table() {
 		case $c in
 		memgc-auto) th="$default_thresholds (default)" ;;
 		memgc-t*) th="${c#memgc-t},${default_thresholds#*,}" ;;
+		memgc-n*) th="${c#memgc-n},${default_thresholds#*,} watch=off" ;;
 		memgc) th="gc=0" ;;
 		esac
 		if [ -z "$u" ]; then
@@ -270,6 +280,13 @@ if want gc; then
 	bar "CPU time, alloc 1 thread" alloc1 5 1.5 memgc-auto
 	bar "CPU time, alloc 2 threads" alloc2 5 1.5 memgc-auto
 	bar "CPU time, python3 PYTHONMALLOC=malloc" python 5 1.5 memgc-auto
+	case " $THRESHOLDS " in *" 700 "*)
+		echo
+		echo "Issue 5's bar (CPython's threshold0=700, with the write watch):"
+		bar "CPU time, alloc 1 thread" alloc1 5 1.5 memgc-t700
+		bar "CPU time, alloc 2 threads" alloc2 5 1.5 memgc-t700
+		bar "CPU time, python3 PYTHONMALLOC=malloc" python 5 1.5 memgc-t700 ;;
+	esac
 fi
 
 if want sweep; then

@@ -621,7 +621,7 @@ static void print_prometheus(const struct mg_json *r)
 	}
 	printf("# HELP memgc_write_watch Whether collections use the write watch (1) or not (0).\n"
 	       "# TYPE memgc_write_watch gauge\nmemgc_write_watch{pid=\"%llu\"} %d\n", pid,
-	       strcmp(mg_json_str(r, "write_watch", "off"), "off") ? 1 : 0);
+	       strncmp(mg_json_str(r, "write_watch", "off"), "on", 2) ? 0 : 1);
 }
 
 static void print_collect(const struct mg_json *r)

@@ -34,6 +34,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +110,9 @@ struct pass {
 	bool self_root;
 	bool no_memory;             /* an unreachable object could not be listed */
 	uint64_t found_bytes;
-	uint64_t gen2_after, promoted2, frozen;
+	uint64_t gen2_after, promoted2, frozen;   /* gen2_after, frozen: if full */
+	bool full;                  /* every live object was visited */
+	bool verify;                /* made both ways (watch=verify) */
 };
 
 static void old_root(void *user, void *arg)
@@ -148,23 +151,162 @@ static void sweep_one(void *user, void *arg)
 	p->gen2_after += up == 2;
 }
 
+static void mark_garbage(void)
+{
+	for (size_t i = 0; i < ngarbage; i++)
+		if (mg_heap_readable(garbage[i]) && mg_index_live(garbage[i]))
+			mg_mark_word_interior((uintptr_t)garbage[i]);
+}
+
+/* Marks from all older memory: every object not condemned (older
+ * generations, frozen, ignored, memgc's own) and every root mapping. */
+static void mark_full(struct mg_world *w, struct pass *p)
+{
+	/* Drop the index's stale bits first (every lookup walks past them),
+	 * and take the roots among the objects on the way. */
+	mg_index_sweep_foreach(old_root, NULL);
+	mark_garbage();
+	mg_roots_scan(w, p->self_root, -1);
+	mg_mark_drain();
+}
+
+/* Marks from what older memory was written since generation p->gen was
+ * last collected (young.c), and the threads. */
+static void mark_young(struct mg_world *w, struct pass *p)
+{
+	mg_young_mark_older(p->gen);
+	mark_garbage();
+	mg_roots_scan(w, p->self_root, p->gen);
+	mg_mark_drain();
+}
+
+/* ---- watch=verify: each young collection made both ways, compared ---- */
+
+static void **vlist;
+static size_t nvlist, vlist_cap;
+static bool vlist_short;
+static uint64_t verified, mismatches;
+
+/* A dry sweep of the watch's marking: unmarked condemned objects listed,
+ * marks cleared, nothing promoted. */
+static void verify_one(void *user, void *arg)
+{
+	(void)arg;
+	if (mg_mark_test(user))
+		mg_mark_clear(user);
+	else if (push(&vlist, &nvlist, &vlist_cap, user))
+		vlist_short = true;
+}
+
+static int clear_stray(void *user, void *arg)
+{
+	if (mg_mark_test(user)) {
+		mg_mark_clear(user);
+		if ((*(size_t *)arg)++ < 4)
+			mg_log("watch=verify: %p was marked but not condemned through the watch", user);
+	}
+	return 0;
+}
+
+struct holder {
+	uintptr_t lo, hi;
+	void *found;
+	uintptr_t at;
+};
+
+static int holds_word(void *user, void *arg)
+{
+	struct holder *h = arg;
+	if (mg_mark_condemned(user))
+		return 0;
+	const uintptr_t *w = user;
+	for (uint64_t i = 0; i < mg_hdr_size(mg_hdr_of(user)) / sizeof *w; i++)
+		if (w[i] - h->lo < h->hi - h->lo) {
+			h->found = user;
+			h->at = (uintptr_t)&w[i];
+			return 1;
+		}
+	return 0;
+}
+
+/* Logs a difference, with the first older word that points at the object
+ * (an object the watch let go that the full read kept). */
+static void diagnose(int gen, void *o, bool only_watch)
+{
+	uintptr_t lo = (uintptr_t)o, hi = mg_opt.interior ? lo + mg_hdr_size(mg_hdr_of(o)) : lo + 1;
+	struct holder h = { .lo = lo, .hi = hi > lo ? hi : lo + 1 };
+	char where[96] = "";
+	if (only_watch) {
+		uintptr_t r = mg_roots_find(h.lo, h.hi);
+		if (r)
+			snprintf(where, sizeof where, ", held at %#lx in a root mapping", (unsigned long)r);
+		else if (mg_index_foreach(holds_word, &h))
+			snprintf(where, sizeof where, ", held at %#lx in older object %p (generation %u)",
+				 (unsigned long)h.at, h.found, mg_hdr_gen(mg_hdr_of(h.found)));
+	}
+	mg_log("watch=verify: generation %d: %p (generation %u, %llu bytes) found unreachable only %s%s",
+	       gen, o, mg_hdr_gen(mg_hdr_of(o)), (unsigned long long)mg_hdr_size(mg_hdr_of(o)),
+	       only_watch ? "through the watch" : "by the full scan", where);
+}
+
+/* After the full sweep: the unreachable objects it found (unr) against
+ * those the watch's marking left (vlist); both in address order. */
+static void verify_compare(int gen, size_t stray)
+{
+	if (vlist_short)
+		return;
+	size_t i = 0, j = 0, diff = stray;
+	while (i < nvlist || j < nunr) {
+		void *a = i < nvlist ? vlist[i] : NULL, *b = j < nunr ? unr[j] : NULL;
+		if (a == b) {
+			i++;
+			j++;
+			continue;
+		}
+		bool only_watch = b == NULL || (a != NULL && (uintptr_t)a < (uintptr_t)b);
+		if (diff++ < 8)
+			diagnose(gen, only_watch ? a : b, only_watch);
+		if (only_watch)
+			i++;
+		else
+			j++;
+	}
+	verified++;
+	mismatches += diff != 0;
+}
+
 static int stopped(struct mg_world *w, void *arg)
 {
 	struct pass *p = arg;
 	mg_stats_sync_index();
 	if (mg_mark_begin(p->gen, mg_opt.interior))
 		return 1;
-	/* Drop the index's stale bits first (every lookup walks past them),
-	 * and take the roots among the objects on the way: older generations,
-	 * frozen, ignored, memgc's own. */
-	mg_index_sweep_foreach(old_root, NULL);
-	for (size_t i = 0; i < ngarbage; i++)
-		if (mg_heap_readable(garbage[i]) && mg_index_live(garbage[i]))
-			mg_mark_word_interior((uintptr_t)garbage[i]);
-	mg_roots_scan(w, p->self_root);
-	mg_mark_drain();
-	nunr = 0;
-	mg_index_sweep_foreach(sweep_one, p);
+	bool young = mg_young_begin_locked(p->gen);
+	size_t stray = 0;
+	if (young && mg_opt.watch == MG_WATCH_VERIFY) {
+		mark_young(w, p);
+		nvlist = 0;
+		vlist_short = false;
+		mg_young_foreach_condemned(p->gen, verify_one, NULL);
+		mg_index_foreach(clear_stray, &stray);
+		if (mg_mark_begin(p->gen, mg_opt.interior))
+			return 1;
+		young = false;
+		p->verify = true;
+	}
+	if (young) {
+		mark_young(w, p);
+		nunr = 0;
+		mg_young_foreach_condemned(p->gen, sweep_one, p);
+	} else {
+		mark_full(w, p);
+		nunr = 0;
+		mg_index_sweep_foreach(sweep_one, p);
+		p->full = true;
+		if (p->verify)
+			verify_compare(p->gen, stray);
+	}
+	mg_young_end_locked(p->gen);
 	mg_stats_collected(p->gen);      /* the pending deltas hold still now */
 	return 0;
 }
@@ -215,6 +357,10 @@ static int collect(int gen, unsigned how, struct mg_collect_result *r)
 	if (ncallbacks)
 		run_callbacks("start", &info);
 	pthread_mutex_lock(&collect_lock);
+	/* opened by the first collection, so that a program that never
+	 * collects never holds its descriptors; off, with its reason, where
+	 * the kernel refuses */
+	mg_watch_init();
 	static bool roots_ready;
 	if (!roots_ready && mg_roots_init()) {
 		pthread_mutex_unlock(&collect_lock);
@@ -225,9 +371,11 @@ static int collect(int gen, unsigned how, struct mg_collect_result *r)
 	roots_ready = true;
 	struct pass p = { .gen = gen, .self_root = how & COLLECT_SELF };
 	mg_roots_lock();
+	mg_watch_lock();
 	uint64_t s0 = now_ns();
 	int rc = mg_world_run(&world, stopped, &p);
 	uint64_t pause = now_ns() - s0;
+	mg_watch_unlock();
 	mg_roots_unlock();
 	if (rc != 0) {
 		pthread_mutex_unlock(&collect_lock);
@@ -267,7 +415,8 @@ static int collect(int gen, unsigned how, struct mg_collect_result *r)
 	} else {
 		long_lived_pending += p.promoted2;
 	}
-	frozen_count = (long)p.frozen;
+	if (p.full)
+		frozen_count = (long)p.frozen;
 
 	struct memgc_gc_stats *s = &stats[gen];
 	s->collections++;
@@ -283,9 +432,12 @@ static int collect(int gen, unsigned how, struct mg_collect_result *r)
 	s->total_ns += total;
 	if (dbg & MEMGC_DEBUG_STATS)
 		mg_log("gc: generation %d: %zu unreachable (%llu bytes), %llu freed; pause %.3f ms, "
-		       "total %.3f ms, %llu bytes scanned", gen, nunr,
+		       "total %.3f ms, %llu bytes scanned, %s%s%s%s", gen, nunr,
 		       (unsigned long long)p.found_bytes, (unsigned long long)freed, pause / 1e6,
-		       total / 1e6, (unsigned long long)scanned);
+		       total / 1e6, (unsigned long long)scanned,
+		       p.full ? "older memory read in full" : "older memory read through the watch",
+		       p.full && gen < 2 ? " (watch " : "", p.full && gen < 2 ? mg_young_why() : "",
+		       p.full && gen < 2 ? ")" : "");
 	if (r) {
 		r->gen = gen;
 		r->found_objects = nunr;
@@ -352,6 +504,14 @@ const struct mg_leaks *mg_collect_leak_check(void)
 const struct mg_leaks *mg_collect_leaks(void)
 {
 	return leaks.checked ? &leaks : NULL;
+}
+
+void mg_collect_verified(uint64_t *n, uint64_t *differing)
+{
+	pthread_mutex_lock(&collect_lock);
+	*n = verified;
+	*differing = mismatches;
+	pthread_mutex_unlock(&collect_lock);
 }
 
 void mg_collect_stats(struct memgc_gc_stats st[3])

@@ -281,10 +281,10 @@ static void reply_stats(struct mg_out *o, const struct mg_request *r)
 	mg_report_heap_json(o, &st, -1, count, threshold, ", ");
 	mg_out_printf(o, ", ");
 	mg_report_collector_json(o);
-	/* "off" until young collections read the watch (watch.c is there,
-	 * collect.c does not use it yet) */
-	mg_out_printf(o, ", \"fragmentation_bytes\": %llu, \"write_watch\": \"off\"}\n",
+	mg_out_printf(o, ", \"fragmentation_bytes\": %llu, \"write_watch\": ",
 		      (unsigned long long)(st.rss_bytes > st.live_bytes ? st.rss_bytes - st.live_bytes : 0));
+	mg_out_json_str(o, mg_young_why());
+	mg_out_printf(o, "}\n");
 }
 
 /* What collect (and collect_signal) did. */

@@ -252,6 +252,22 @@ static void used_extent(size_t *n1, size_t *n2)
 		*n2 = ngranules / 4096 + 1;
 }
 
+/* Calls fn for the live objects of L0 word wd whose bits are in m. */
+static inline int word_foreach(size_t wd, uint64_t m, int (*fn)(void *user, void *arg), void *arg)
+{
+	while (m) {
+		unsigned b = (unsigned)__builtin_ctzll(m);
+		m &= m - 1;
+		void *u = (void *)(base + (wd * 64 + b) * MG_HDR);
+		if (!mg_hdr_live(u))
+			continue;
+		int r = fn(u, arg);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 int mg_index_foreach(int (*fn)(void *user, void *arg), void *arg)
 {
 	size_t n1, n2;
@@ -262,18 +278,42 @@ int mg_index_foreach(int (*fn)(void *user, void *arg), void *arg)
 		for (size_t k1 = k2 << 6; k1 < (k2 << 6) + 64 && k1 < n1; k1++) {
 			if (!l1[k1])
 				continue;
-			uint64_t m = __atomic_load_n(&l0[k1], __ATOMIC_RELAXED);
-			while (m) {
-				unsigned b = (unsigned)__builtin_ctzll(m);
-				m &= m - 1;
-				void *u = (void *)(base + (k1 * 64 + b) * MG_HDR);
-				if (!mg_hdr_live(u))
-					continue;
-				int r = fn(u, arg);
-				if (r)
-					return r;
-			}
+			int r = word_foreach(k1, __atomic_load_n(&l0[k1], __ATOMIC_RELAXED), fn, arg);
+			if (r)
+				return r;
 		}
+	}
+	return 0;
+}
+
+/* Calls fn for every live object that starts in [lo, hi), in address
+ * order, until fn returns non-zero (returned).  The cost is the L0 words
+ * of the range, less the 64 KiB stretches L2 says are empty: for the
+ * written pages a young collection reads (young.c). */
+int mg_index_foreach_range(uintptr_t lo, uintptr_t hi, int (*fn)(void *user, void *arg), void *arg)
+{
+	uintptr_t top = __atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE);
+	if (lo < base + MG_HDR)
+		lo = base + MG_HDR;
+	if (hi > top)
+		hi = top;
+	if (lo >= hi)
+		return 0;
+	size_t g0 = granule((void *)(lo + MG_HDR - 1)), g1 = granule((void *)(hi + MG_HDR - 1));
+	for (size_t g = g0; g < g1;) {
+		if (!l2[g >> 12]) {
+			g = ((g >> 12) + 1) << 12;
+			continue;
+		}
+		size_t wd = g >> 6;
+		uint64_t m = __atomic_load_n(&l0[wd], __ATOMIC_RELAXED) & (~UINT64_C(0) << (g & 63));
+		size_t next = (wd + 1) << 6;
+		if (next > g1)
+			m &= (UINT64_C(1) << (g1 & 63)) - 1;
+		int r = word_foreach(wd, m, fn, arg);
+		if (r)
+			return r;
+		g = next;
 	}
 	return 0;
 }

@@ -151,7 +151,7 @@ const char *mg_log_size(uint64_t bytes, char *buf, size_t n);
 enum mg_summary { MG_SUMMARY_NONE, MG_SUMMARY_STDERR, MG_SUMMARY_FILE };
 enum mg_on_error { MG_ON_ERROR_ABORT, MG_ON_ERROR_WARN };
 enum mg_mode { MG_MODE_ACCOUNT, MG_MODE_RECLAIM };
-enum mg_watch_mode { MG_WATCH_AUTO, MG_WATCH_OFF };
+enum mg_watch_mode { MG_WATCH_AUTO, MG_WATCH_OFF, MG_WATCH_VERIFY };
 struct mg_options {
 	bool help;
 	int on_error;             /* enum mg_on_error */
@@ -211,6 +211,8 @@ void *mg_index_find(const void *a);
 /* Calls fn for every live object start, in address order; stops early and
  * returns fn's value when fn returns non-zero. */
 int mg_index_foreach(int (*fn)(void *user, void *arg), void *arg);
+/* The same for the live objects that start in [lo, hi) only. */
+int mg_index_foreach_range(uintptr_t lo, uintptr_t hi, int (*fn)(void *user, void *arg), void *arg);
 /* The number of live objects the maps reach (equal to the counters' live
  * objects when the threads are quiet). */
 size_t mg_index_check(void);
@@ -364,6 +366,8 @@ bool mg_symtab_lookup(const char *path, uintptr_t ip, uintptr_t base, const char
 struct mg_world;
 /* Prepares a marking of generations 0..gen; 0, or -1 without memory. */
 int mg_mark_begin(int gen, bool interior_pointers);
+/* After mg_mark_begin: every condemned object lies in [lo, hi). */
+void mg_mark_limit(uintptr_t lo, uintptr_t hi);
 bool mg_mark_condemned(const void *user);   /* live object a collection may find unreachable */
 bool mg_mark_test(const void *user);
 void mg_mark_clear(const void *user);
@@ -380,8 +384,15 @@ size_t mg_mark_release(void);               /* drops its blank pages; with the w
 /* ---- roots.c: the roots of a collection ---- */
 int mg_roots_init(void);
 /* Marks from every root of the stopped world w (the caller's own stack and
- * registers only if self_root); returns the bytes scanned. */
-uint64_t mg_roots_scan(const struct mg_world *w, bool self_root);
+ * registers only if self_root); returns the bytes scanned.  gen >= 0: of
+ * the root mappings the watch covers, only the pages of record gen (the
+ * caller holds the watch lock and young.c found the record whole); -1: all
+ * of them.  Either way the root mappings are registered with the watch
+ * when it is on. */
+uint64_t mg_roots_scan(const struct mg_world *w, bool self_root, int gen);
+/* watch=verify's diagnosis: where a root mapping of the last scan holds a
+ * word in [lo, hi), or 0.  Slow: reads every root mapping. */
+uintptr_t mg_roots_find(uintptr_t lo, uintptr_t hi);
 /* 0, or EEXIST / ENOSPC / EFAULT (not readable memory). */
 int mg_roots_register(const void *start, size_t size);
 int mg_roots_unregister(const void *start);   /* 0 or ENOENT */
@@ -396,6 +407,24 @@ bool mg_roots_is_own(pid_t tid);
 bool mg_roots_only_own_left(void);    /* the caller is the program's last thread */
 void mg_roots_thread_exit(void);       /* the calling thread is exiting: its stack dies */
 void mg_roots_fork_child(void);
+
+/* ---- young.c: a young collection's reading of the heap, through the watch ---- */
+/* With the watch lock held and the world stopped, at every collection:
+ * registers the heap's growth, reads the written pages into the records;
+ * true when a collection of gen (0 or 1) can read the older memory through
+ * record gen, false for a full read (always for gen 2). */
+bool mg_young_begin_locked(int gen);
+void mg_young_end_locked(int gen);     /* records 0..gen emptied */
+/* Scans the older objects' words on the heap's pages of record gen. */
+void mg_young_mark_older(int gen);
+/* Calls fn for every object condemned by a collection of gen (each once,
+ * in address order): those whose header lies on a page of record gen. */
+void mg_young_foreach_condemned(int gen, void (*fn)(void *user, void *arg), void *arg);
+/* "on", "on (verify)", or "off: <why>", as of the last collection. */
+const char *mg_young_why(void);
+/* Young collections of generation 0 and 1 made through the watch, and in
+ * full while it was on or off. */
+void mg_young_counts(uint64_t watched[2], uint64_t full[2]);
 
 /* ---- cycles.c: the unreachable, classified ---- */
 enum mg_leak_kind { MG_LEAK_DIRECT, MG_LEAK_INDIRECT, MG_LEAK_CYCLE };
@@ -441,6 +470,9 @@ void mg_collect_init(void);
  * stopped) or EDEADLK (inside a collection callback). */
 int mg_collect(int gen, bool self_root, struct mg_collect_result *r);
 void mg_collect_stats(struct memgc_gc_stats st[3]);
+/* watch=verify: young collections made both ways, and those whose two
+ * sets of unreachable objects differed. */
+void mg_collect_verified(uint64_t *n, uint64_t *differing);
 /* Called first by every thread memgc starts (collector, control server,
  * timeline): its stack and registers are never roots, and it must not hold
  * pointers to program objects across a stop. */
@@ -521,6 +553,13 @@ int mg_watch_remove(const void *addr, size_t len);
 /* After mremap(old, old_len, new_len, ..., new): the old range forgotten,
  * the new one watched and counted written.  0, or -1 as mg_watch_add. */
 int mg_watch_move(const void *old, size_t old_len, const void *new, size_t new_len);
+/* mg_watch_add and mg_watch_remove for a caller that holds the lock. */
+int mg_watch_add_locked(const void *addr, size_t len);
+int mg_watch_remove_locked(const void *addr, size_t len);
+/* [addr, addr + len) (rounded out to pages) lies inside one watched range;
+ * _meets: some of it is watched.  False when the watch is off. */
+bool mg_watch_covers_locked(const void *addr, size_t len);
+bool mg_watch_meets_locked(const void *addr, size_t len);
 /* Counts [addr, addr + len) written in every record (pages whose content
  * changed in a way the kernel does not report). */
 void mg_watch_note_written(const void *addr, size_t len);

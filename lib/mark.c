@@ -125,6 +125,17 @@ int mg_mark_begin(int gen, bool interior_pointers)
 	return 0;
 }
 
+/* Narrows the candidate words to [lo, hi) (a young collection that knows
+ * where its condemned objects lie: no other word can designate one). */
+void mg_mark_limit(uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t a = lo > lo_cand ? lo : lo_cand, b = lo_cand + span;
+	if (hi < b)
+		b = hi;
+	lo_cand = a;
+	span = b > a ? b - a : 0;
+}
+
 bool mg_mark_condemned(const void *user)
 {
 	const struct mg_hdr *h = mg_hdr_of(user);

@@ -34,7 +34,7 @@ struct opt {
 
 static const char *const on_error_choices[] = { "abort", "warn", NULL };
 static const char *const mode_choices[] = { "account", "reclaim", NULL };
-static const char *const watch_choices[] = { "auto", "off", NULL };
+static const char *const watch_choices[] = { "auto", "off", "verify", NULL };
 
 #define OFF(f) offsetof(struct mg_options, f)
 static const struct opt table[] = {
@@ -85,7 +85,7 @@ static const struct opt table[] = {
 	{ "mark_stack", OPT_LONG, OFF(mark_stack), "134217728", 16, 1L << 30, NULL,
 	  "most mark stack entries (it grows to them as needed); past them marking rescans (slower, never wrong)" },
 	{ "watch", OPT_ENUM, OFF(watch), "auto", 0, 0, watch_choices,
-	  "kernel write watch for young collections: auto (where the kernel allows) or off" },
+	  "kernel write watch for young collections: auto (where the kernel allows), off, or verify (auto, each young collection also made the full way and compared)" },
 	{ "control", OPT_BOOL, OFF(control), "0", 0, 1, NULL,
 	  "serve the control socket (memgc stats/collect PID); memgc run sets it" },
 	{ "control_dir", OPT_STRING, OFF(control_dir), "", 0, 0, NULL,
@@ -133,7 +133,8 @@ static void describe(const struct opt *o, char *buf, size_t n)
 		size_t len = 0;
 		buf[0] = '\0';
 		for (const char *const *c = o->choices; *c && len < n; c++)
-			len += (size_t)snprintf(buf + len, n - len, "%s%s", c == o->choices ? "" : " or ", *c);
+			len += (size_t)snprintf(buf + len, n - len, "%s%s",
+						c == o->choices ? "" : c[1] ? ", " : " or ", *c);
 		break;
 	}
 	}

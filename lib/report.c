@@ -155,6 +155,11 @@ static void text_collector(struct mg_out *o)
 		      (double)(st[0].max_pause_ns > st[1].max_pause_ns
 			       ? (st[0].max_pause_ns > st[2].max_pause_ns ? st[0].max_pause_ns : st[2].max_pause_ns)
 			       : (st[1].max_pause_ns > st[2].max_pause_ns ? st[1].max_pause_ns : st[2].max_pause_ns)) / 1e6);
+	uint64_t watched[2], full[2];
+	mg_young_counts(watched, full);
+	mg_out_printf(o, "memgc:   write watch %s; young collections through it %llu, reading all "
+		      "older memory %llu\n", mg_young_why(),
+		      (unsigned long long)(watched[0] + watched[1]), (unsigned long long)(full[0] + full[1]));
 	const struct mg_leaks *l = mg_collect_leaks();
 	if (!l)
 		return;
@@ -238,8 +243,17 @@ void mg_report_collector_json(struct mg_out *o)
 		mg_out_printf(o, "%s", i ? ", " : "");
 		json_gen(o, &st[i]);
 	}
-	mg_out_printf(o, "], \"freeze_count\": %ld, \"garbage\": %ld}",
+	uint64_t watched[2], full[2], verified, differing;
+	mg_young_counts(watched, full);
+	mg_collect_verified(&verified, &differing);
+	mg_out_printf(o, "], \"freeze_count\": %ld, \"garbage\": %ld, \"write_watch\": {\"state\": ",
 		      mg_collect_freeze_count(), mg_collect_garbage_count());
+	mg_out_json_str(o, mg_young_why());
+	mg_out_printf(o, ", \"young_watched\": [%llu, %llu], \"young_full\": [%llu, %llu], "
+		      "\"verified\": %llu, \"differing\": %llu}}",
+		      (unsigned long long)watched[0], (unsigned long long)watched[1],
+		      (unsigned long long)full[0], (unsigned long long)full[1],
+		      (unsigned long long)verified, (unsigned long long)differing);
 }
 
 static void json_collector(struct mg_out *o)

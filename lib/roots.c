@@ -21,6 +21,15 @@
  *     with the DTV glibc keeps for reuse, stays a root)
  *   the ranges registered with memgc_register_root()
  *   the data word of every epoll registration (the kernel holds it)
+ * With the write watch (young.c says why it is enough), a young collection
+ * reads of the root mappings only the pages written since its generation
+ * was last collected: each piece of a root mapping (the mapping less the
+ * exclusions) is registered with the watch when first met, and so counted
+ * written once; a piece the watch refuses, or one larger than
+ * WATCH_PIECE_MAX (arming fills in page tables for all of it), is read in
+ * full every time, like the threads' stacks and registers, the registered
+ * ranges, the bootstrap buffer and the epoll words.  A live thread's stack
+ * mapping is dropped from the watch (written all the time, read in full).
  * Not roots: memgc's own threads (mg_roots_own_thread: the collector, the
  * control server), and the collecting thread unless it asks to be one.
  *
@@ -48,6 +57,8 @@
 #define EXCL_MAX (8192 + 8)
 #define SCRATCH (256 * 1024)
 #define VMA_MAX 65536
+#define PIECE_MAX (VMA_MAX + EXCL_MAX)
+#define WATCH_PIECE_MAX ((uintptr_t)1 << 30)
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct { uintptr_t start; size_t size; } reg[REG_MAX];
@@ -68,9 +79,14 @@ static uintptr_t *tps;                 /* and their thread pointers, sorted */
 static unsigned ntps;
 static char *scratch;
 /* The readable mappings of this scan, in address order; scan: a root. */
-struct area { uintptr_t lo, hi; bool scan, anon; };
+struct area { uintptr_t lo, hi; bool scan, anon, stack; };
 static struct area *areas;
 static unsigned nareas;
+/* The watched pieces of root mappings a young collection reads through the
+ * watch's record, in address order. */
+static struct excl *pieces;
+static unsigned npieces;
+static int watch_gen;                  /* the record read, -1: read in full */
 static uintptr_t main_lo, main_hi;     /* the [stack] mapping of this scan */
 
 /* ---- registered ranges ---- */
@@ -227,7 +243,8 @@ int mg_roots_init(void)
 	excl = mg_os_map(EXCL_MAX * sizeof *excl);
 	scratch = mg_os_map(SCRATCH);
 	areas = mg_os_map(VMA_MAX * sizeof *areas);
-	return excl && scratch && areas ? 0 : -1;
+	pieces = mg_os_map(PIECE_MAX * sizeof *pieces);
+	return excl && scratch && areas && pieces ? 0 : -1;
 }
 
 /* ---- the scan ---- */
@@ -341,13 +358,59 @@ static void exclude_dead_stacks(void)
 
 static int pagemap = -1;
 
-/* Scans a piece of a root mapping: only its touched pages if anonymous. */
-static void scan_piece(uintptr_t lo, uintptr_t hi, bool anon)
+/* Is [lo, hi) watched, registering (and arming) it if it can be? */
+static bool watched(uintptr_t lo, uintptr_t hi)
+{
+	if (!mg_watch_on() || hi - lo > WATCH_PIECE_MAX)
+		return false;
+	if (mg_watch_covers_locked((void *)lo, hi - lo))
+		return true;
+	if (mg_watch_add_locked((void *)lo, hi - lo))
+		return false;
+	mg_watch_scan_locked((void *)lo, hi - lo, NULL, NULL);
+	return true;
+}
+
+/* Scans [lo, hi) in full: only its touched pages if anonymous. */
+static void scan_touched(uintptr_t lo, uintptr_t hi, bool anon)
 {
 	if (anon && pagemap >= 0)
 		mg_os_touched_runs(pagemap, lo, hi, mg_mark_range);
 	else
 		mg_mark_range(lo, hi);
+}
+
+/* Scans a piece of a root mapping: only what its record holds (later,
+ * piece_run) if watched, else in full. */
+static void scan_piece(uintptr_t lo, uintptr_t hi, bool anon)
+{
+	if (watched(lo, hi) && watch_gen >= 0 && npieces < PIECE_MAX) {
+		pieces[npieces].lo = lo;
+		pieces[npieces].hi = hi;
+		npieces++;
+	} else {
+		scan_touched(lo, hi, anon);
+	}
+}
+
+/* A run of the record: its words that lie in watched pieces. */
+static int piece_run(uintptr_t s, uintptr_t e, void *arg)
+{
+	(void)arg;
+	unsigned lo = 0, hi = npieces;
+	while (lo < hi) {               /* the first piece ending above s */
+		unsigned m = (lo + hi) / 2;
+		if (pieces[m].hi <= s)
+			lo = m + 1;
+		else
+			hi = m;
+	}
+	for (unsigned i = lo; i < npieces && pieces[i].lo < e; i++) {
+		uintptr_t a = pieces[i].lo > s ? pieces[i].lo : s;
+		uintptr_t b = pieces[i].hi < e ? pieces[i].hi : e;
+		mg_mark_range(a, b);
+	}
+	return 0;
 }
 
 /* Scans [lo, hi) less the exclusions. */
@@ -397,6 +460,7 @@ static int vma(const struct mg_os_vma *v, void *arg)
 	areas[nareas].lo = v->start;
 	areas[nareas].hi = v->end;
 	areas[nareas].scan = root_vma(v);
+	areas[nareas].stack = holds(sps, nsps, v->start, v->end);
 	areas[nareas].anon = !v->path[0] || starts(v->path, "[heap]") || starts(v->path, "[anon:");
 	nareas++;
 	if (starts(v->path, "[stack]")) {
@@ -501,6 +565,40 @@ static void scan_thread(const struct mg_world_thread *t, bool self_root)
 	}
 }
 
+/* The first word of [a, b) that holds a value in [lo, hi), or 0. */
+static uintptr_t find_in(uintptr_t a, uintptr_t b, uintptr_t lo, uintptr_t hi)
+{
+	for (a = (a + 7) & ~(uintptr_t)7; a + sizeof(uintptr_t) <= b; a += sizeof(uintptr_t))
+		if (*(const uintptr_t *)a - lo < hi - lo)
+			return a;
+	return 0;
+}
+
+/* watch=verify's diagnosis: the first word of the last scan's root
+ * mappings (less the exclusions) that holds a value in [lo, hi), or 0. */
+uintptr_t mg_roots_find(uintptr_t lo, uintptr_t hi)
+{
+	for (unsigned i = 0; i < nareas; i++) {
+		if (!areas[i].scan)
+			continue;
+		uintptr_t a = areas[i].lo, b = areas[i].hi, r = 0;
+		for (unsigned k = 0; k < nexcl && a < b && !r; k++) {
+			if (excl[k].hi <= a)
+				continue;
+			if (excl[k].lo >= b)
+				break;
+			if (excl[k].lo > a)
+				r = find_in(a, excl[k].lo, lo, hi);
+			a = excl[k].hi;
+		}
+		if (!r && a < b)
+			r = find_in(a, b, lo, hi);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 /* The own stack of a thread stopped on its sigaltstack (the signal stack
  * is scanned from sp by scan_thread): its frames below the handler's are
  * live, down to an sp that only the kernel's signal frame on the other
@@ -514,17 +612,19 @@ static void scan_own_stack(const struct mg_world_thread *t)
 		return;
 	if (t->tid == getpid()) {
 		if (main_lo < main_hi)
-			scan_piece(main_lo, main_hi, true);
+			scan_touched(main_lo, main_hi, true);
 		return;
 	}
 	long k = t->tp ? area_of(t->tp) : -1;
 	if (k >= 0 && !areas[k].scan)
-		scan_piece(areas[k].lo, areas[k].hi, true);
+		scan_touched(areas[k].lo, areas[k].hi, true);
 }
 
-uint64_t mg_roots_scan(const struct mg_world *w, bool self_root)
+uint64_t mg_roots_scan(const struct mg_world *w, bool self_root, int gen)
 {
 	uint64_t before = mg_mark_scanned();
+	watch_gen = gen;
+	npieces = 0;
 	nsps = ntps = 0;
 	sps = (uintptr_t *)(scratch + SCRATCH / 4);
 	tps = sps + SCRATCH / 16 / sizeof *sps;
@@ -551,15 +651,22 @@ uint64_t mg_roots_scan(const struct mg_world *w, bool self_root)
 	exclude_dead_stacks();
 	sort_excl();
 	pagemap = mg_os_pagemap_open();
-	for (unsigned i = 0; i < nareas; i++)
+	for (unsigned i = 0; i < nareas; i++) {
 		if (areas[i].scan)
 			scan_less_excl(areas[i].lo, areas[i].hi, areas[i].anon);
+		else if (areas[i].stack && mg_watch_meets_locked((void *)areas[i].lo,
+								   areas[i].hi - areas[i].lo))
+			mg_watch_remove_locked((void *)areas[i].lo, areas[i].hi - areas[i].lo);
+	}
 	for (unsigned i = 0; i < w->n; i++)
 		if (w->threads[i].flags & MG_WORLD_ALTSTACK)
 			scan_own_stack(&w->threads[i]);
 	if (pagemap >= 0)
 		close(pagemap);
 	pagemap = -1;
+	if (npieces && mg_watch_foreach_locked(gen, piece_run, NULL) < 0)
+		for (unsigned i = 0; i < npieces; i++)   /* young.c checked: not expected */
+			mg_mark_range(pieces[i].lo, pieces[i].hi);
 
 	uintptr_t blo, bhi;
 	mg_heap_boot_range(&blo, &bhi);

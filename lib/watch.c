@@ -81,6 +81,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -166,6 +167,8 @@ static struct {
 	char why[200];                    /* "on" or "off: <reason>" */
 	int uffd, pagemap;
 	pid_t pid;                        /* whose descriptors these are */
+	dev_t dev[2];                     /* the descriptors' files, to see them closed */
+	ino_t ino[2];
 	uint64_t features;
 	struct page_region *vec;          /* VEC_LEN of them */
 	struct range *ranges;             /* the table */
@@ -301,6 +304,33 @@ static void close_kernel(void)
 	w.uffd = w.pagemap = -1;
 }
 
+/* Remembers which files the two descriptors are. */
+static void note_files(void)
+{
+	struct stat st;
+	for (int i = 0; i < 2; i++) {
+		w.dev[i] = 0;
+		w.ino[i] = 0;
+		if (fstat(i ? w.pagemap : w.uffd, &st) == 0) {
+			w.dev[i] = st.st_dev;
+			w.ino[i] = st.st_ino;
+		}
+	}
+}
+
+/* Are the descriptors still ours?  A program may close every descriptor
+ * (closefrom) and get the numbers back for files of its own: a scan would
+ * then miss every write (the registrations die with the userfaultfd). */
+static bool files_ours(void)
+{
+	struct stat st;
+	for (int i = 0; i < 2; i++)
+		if (fstat(i ? w.pagemap : w.uffd, &st) || st.st_dev != w.dev[i] ||
+		    st.st_ino != w.ino[i])
+			return false;
+	return true;
+}
+
 /* Opens the userfaultfd and pagemap for this process; 0, or -1 after off(). */
 static int open_kernel(void)
 {
@@ -343,6 +373,7 @@ static int open_kernel(void)
 	w.pagemap = pm;
 	w.features = want;
 	w.pid = getpid();
+	note_files();
 	/* An empty scan: ENOTTY before 6.7 (or from a filter). */
 	uintptr_t p = (uintptr_t)w.vec;
 	if (pagemap_scan(p, p, 0, 0, 0, NULL, 0, NULL) < 0) {
@@ -813,6 +844,48 @@ int mg_watch_move(const void *old, size_t old_len, const void *new, size_t new_l
 	return r ? -1 : 0;
 }
 
+/* The collector's calls, the lock held across a stopped world: roots.c
+ * registers the root mappings it meets, and drops the stacks of live
+ * threads (written all the time, and read in full anyway). */
+int mg_watch_add_locked(const void *addr, size_t len)
+{
+	int e = errno, r;
+	uintptr_t s, z;
+	if (!held(__func__) || !span(addr, len, &s, &z) || s == z) {
+		errno = EINVAL;
+		return -1;
+	}
+	r = ready() ? watch(s, z) : EOPNOTSUPP;
+	errno = r ? r : e;
+	return r ? -1 : 0;
+}
+
+int mg_watch_remove_locked(const void *addr, size_t len)
+{
+	uintptr_t s, z;
+	if (!held(__func__) || !span(addr, len, &s, &z))
+		return -1;
+	return ready() && forget(s, z) == 0 ? 0 : -1;
+}
+
+bool mg_watch_covers_locked(const void *addr, size_t len)
+{
+	uintptr_t s, z;
+	if (!held(__func__) || w.state != ON || !span(addr, len, &s, &z))
+		return false;
+	size_t i = table_find(s);
+	return s == z || (i < w.n && w.ranges[i].start <= s && z <= w.ranges[i].end);
+}
+
+bool mg_watch_meets_locked(const void *addr, size_t len)
+{
+	uintptr_t s, z;
+	if (!held(__func__) || w.state != ON || !span(addr, len, &s, &z))
+		return false;
+	size_t i = table_find(s);
+	return i < w.n && w.ranges[i].start < z;
+}
+
 void mg_watch_note_written(const void *addr, size_t len)
 {
 	uintptr_t s, z;
@@ -824,10 +897,21 @@ void mg_watch_note_written(const void *addr, size_t len)
 	mg_watch_unlock();
 }
 
+/* The descriptors closed under us: the watch is off for good (what it
+ * recorded cannot be trusted, and the numbers may be the program's now). */
+static bool lost_files(void)
+{
+	if (files_ours())
+		return false;
+	w.uffd = w.pagemap = -1;        /* not ours to close any more */
+	off("its descriptors were closed by the program");
+	return true;
+}
+
 long mg_watch_scan_locked(const void *addr, size_t len, mg_watch_fn fn, void *arg)
 {
 	uintptr_t s, z;
-	if (!held(__func__) || !ready())
+	if (!held(__func__) || !ready() || lost_files())
 		return -1;
 	if (!span(addr, len, &s, &z))
 		return -1;

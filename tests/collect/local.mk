@@ -4,12 +4,13 @@
 ## reach it through weak symbols.
 MG_COLLECT_TESTS = tests/collect/roots.sh tests/collect/leaks.sh tests/collect/stress.sh \
 	tests/collect/programs.sh tests/collect/exec.sh tests/collect/vfork.sh \
-	tests/collect/churn.sh
+	tests/collect/churn.sh tests/collect/young.sh
 TESTS += $(MG_COLLECT_TESTS)
 EXTRA_DIST += $(MG_COLLECT_TESTS) tests/collect/lastthread.py tests/collect/churn.py
 
 check_PROGRAMS += tests/collect/roots tests/collect/leaks tests/collect/shared_cycle \
-	tests/collect/gcstress tests/collect/execchain tests/collect/vforkexec
+	tests/collect/gcstress tests/collect/execchain tests/collect/vforkexec \
+	tests/collect/young
 check_LTLIBRARIES += tests/collect/rootlib.la
 tests_collect_rootlib_la_SOURCES = tests/collect/rootlib.c
 tests_collect_rootlib_la_LDFLAGS = -module -avoid-version -rpath /nowhere
@@ -30,6 +31,10 @@ tests_collect_gcstress_SOURCES = tests/collect/gcstress.c
 tests_collect_gcstress_CFLAGS = $(MG_INTEG_C_FLAGS)
 tests_collect_gcstress_LDFLAGS = $(MG_INTEG_LD_FLAGS)
 tests_collect_gcstress_LDADD = $(MG_INTEG_LIBS)
+tests_collect_young_SOURCES = tests/collect/young.c
+tests_collect_young_CFLAGS = $(MG_INTEG_C_FLAGS)
+tests_collect_young_LDFLAGS = $(MG_INTEG_LD_FLAGS)
+tests_collect_young_LDADD = $(MG_INTEG_LIBS)
 tests_collect_execchain_SOURCES = tests/collect/execchain.c
 tests_collect_execchain_CFLAGS = $(MG_INTEG_C_FLAGS)
 tests_collect_execchain_LDADD = $(MG_INTEG_LIBS)

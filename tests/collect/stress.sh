@@ -1,18 +1,24 @@
 # stress.sh: 4 threads build and drop random graphs with cycles while
 # collections run back to back in mode=reclaim; every kept node keeps its
 # checksum, every dropped one is freed, nothing hangs; then the same with
-# forks in the middle.  GCSTRESS_COLLECTIONS sets the count (10^4 default).
+# forks in the middle.  GCSTRESS_COLLECTIONS sets the count per run (5000
+# default; four runs: 0 and 8 forks, with the write watch and without).
 . "$MEMGC_SRCDIR/tests/integration/lib.sh"
 mg_init
-n=${GCSTRESS_COLLECTIONS:-10000}
-for forks in 0 8; do
-	MG_OPTS="mode=reclaim" mg_run_preloaded "stress-$forks" "$MEMGC_BUILDDIR/tests/collect/gcstress" "$n" "$forks"
-	out=$MG_TMP/stress-$forks.pre
-	if [ "$(cat "$out.rc")" = 0 ]; then
-		mg_pass "gcstress $n collections, $forks forks: $(cat "$out.out")"
-	else
-		mg_fail "gcstress $n collections, $forks forks: status $(cat "$out.rc")"
-		cat "$out.out" "$out.err"
-	fi
+# With the write watch (watch=auto) and without (watch=off).
+n=${GCSTRESS_COLLECTIONS:-5000}
+for watch in auto off; do
+	for forks in 0 8; do
+		name=stress-$forks-$watch
+		MG_OPTS="mode=reclaim:watch=$watch" mg_run_preloaded "$name" \
+			"$MEMGC_BUILDDIR/tests/collect/gcstress" "$n" "$forks"
+		out=$MG_TMP/$name.pre
+		if [ "$(cat "$out.rc")" = 0 ]; then
+			mg_pass "gcstress $n collections, $forks forks, watch=$watch: $(cat "$out.out")"
+		else
+			mg_fail "gcstress $n collections, $forks forks, watch=$watch: status $(cat "$out.rc")"
+			cat "$out.out" "$out.err"
+		fi
+	done
 done
 mg_finish

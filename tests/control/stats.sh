@@ -9,8 +9,9 @@ mg_init
 ctl_init
 
 # gc=0: no automatic collection may reset the counts between the target's
-# own reading and the socket's
-CTL_OPTS=gc=0 ctl_start t churn
+# own reading and the socket's; watch=off: the write watch's state is known
+# on any kernel
+CTL_OPTS=gc=0:watch=off ctl_start t churn
 pid=$CTL_PID
 live=$(ctl_field t "$pid" live_objects)
 bytes=$(ctl_field t "$pid" live_bytes)
@@ -34,7 +35,7 @@ if expect json 0 "$MEMGC" stats "$pid" --json; then
 		r["heap"]["live_bytes"], r["heap"]["allocations"], r["heap"]["deallocations"],
 		*r["gc"]["count"], *r["gc"]["threshold"], r["write_watch"],
 		r["fragmentation_bytes"] == r["heap"]["rss_bytes"] - r["heap"]["live_bytes"]))')
-	want="1 True stats $pid $version True $live $bytes $allocs $deallocs $count 1000000 10 10 off True"
+	want="1 True stats $pid $version True $live $bytes $allocs $deallocs $count 1000000 10 10 off: watch=off True"
 	if test "$got" = "$want"; then
 		mg_pass "json: $want"
 	else
@@ -74,7 +75,7 @@ want = {
         h["deallocations"], human(h["allocated_bytes"])),
     6: "  errors         0 pointer errors, 0 frees of memory memgc did not hand out",
     7: "  sites          %d allocation sites" % h["sites"],
-    8: "  write watch    off",
+    8: "  write watch    off: watch=off",
     10: "  generation  count  threshold  collections  collected  uncollectable  pause total  pause max",
 }
 for g in range(3):

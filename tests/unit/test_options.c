@@ -216,7 +216,7 @@ static const struct bad_case bad[] = {
 	  "integer from 34 to 64; using 39\n" },
 	{ "report_top=65", "memgc: MEMGC_OPTIONS: bad value '65' for report_top: expected an "
 	  "integer from 0 to 64; using 10\n" },
-	{ "watch=on", "memgc: MEMGC_OPTIONS: bad value 'on' for watch: expected auto or off; "
+	{ "watch=on", "memgc: MEMGC_OPTIONS: bad value 'on' for watch: expected auto, off or verify; "
 	  "using auto\n" },
 	{ "control=2", "memgc: MEMGC_OPTIONS: bad value '2' for control: expected 0 or 1; "
 	  "using 0\n" },

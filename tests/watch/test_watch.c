@@ -207,7 +207,7 @@ Test(watch, bad_option_value)
 	int bad;
 	const char *err = stderr_of(parse_watch_on, &bad);
 	cr_assert_eq(bad, 1);
-	cr_assert_str_eq(err, "memgc: MEMGC_OPTIONS: bad value 'on' for watch: expected auto or off; using auto\n");
+	cr_assert_str_eq(err, "memgc: MEMGC_OPTIONS: bad value 'on' for watch: expected auto, off or verify; using auto\n");
 	cr_assert_eq(mg_opt.watch, MG_WATCH_AUTO);
 }
 
