@@ -8,11 +8,8 @@
  * global array, a __thread array, an anonymous mapping it moves (mremap)
  * and purges pages of (madvise), old nodes' fields, written by the program
  * or by the kernel (read(2) from a pipe), and buffers it grows with
- * realloc; plus a stack array and FORKS forked children that go on
- * mutating and collecting.  (Threads that come and go are left out: with
- * them this program corrupts memory under memgc even with watch=off and no
- * collection at all, a fault of the allocator's still to be found;
- * tests/collect/stress.sh runs threads.)  Generation 0 in 85% of
+ * realloc; plus a stack array, short-lived threads, and FORKS forked
+ * children that go on mutating and collecting.  Generation 0 in 85% of
  * the collections, 1 in 12%, 2 in 3%.
  * Every node comes from calloc and nothing is ever freed by the program, so
  * no word the program did not write points into the heap: the two ways must
@@ -22,6 +19,7 @@
  * JSON report's collector.write_watch, and a "watch=verify:" line each).
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +156,18 @@ static void move_anon(void)
 	anon_pages = pages;
 }
 
+static void *thread_main(void *arg)
+{
+	uint64_t seed = (uint64_t)(uintptr_t)arg;
+	for (int i = 0; i < 8; i++) {
+		struct node *n = calloc(1, sizeof *n);
+		n->p[0] = globals[(seed + (uint64_t)i) % GLOBALS];
+		tls_slots[i % TLS_SLOTS] = n;
+		globals[(seed * 7 + (uint64_t)i) % GLOBALS] = n;
+	}
+	return NULL;
+}
+
 static void step(int forks_left)
 {
 	size_t op = below(100);
@@ -179,6 +189,10 @@ static void step(int forks_left)
 		move_anon();
 	} else if (op < 86) {
 		madvise((char *)anon + below(anon_pages) * PAGE, PAGE, MADV_DONTNEED);
+	} else if (op < 87) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, thread_main, (void *)(uintptr_t)next()) == 0)
+			pthread_join(t, NULL);
 	} else if (op < 88 && forks_left) {
 		pid_t pid = fork();
 		if (pid == 0) {
