@@ -1,6 +1,8 @@
 # python_regrtest.sh: CPython's own regression tests for lists, dicts, sets,
 # the gc, threading and json pass under memgc, with pymalloc and with
-# PYTHONMALLOC=malloc, and give the same result lines as without it.
+# PYTHONMALLOC=malloc, and give the same result lines as without it; the
+# second run with automatic collections every 100 allocations (mode=account;
+# tests/collect/programs.sh runs them in mode=reclaim).
 # Their output has timings and load averages, so only the exit status and
 # the result lines are compared.
 . "$MEMGC_SRCDIR/tests/integration/lib.sh"
@@ -16,7 +18,7 @@ tests="test_list test_dict test_set test_gc test_threading test_json"
 cd "$MG_TMP" || exit 99   # the tests make scratch files in the cwd
 mg_run_plain regrtest "$PYTHON3" -m test $tests
 mg_run_preloaded regrtest "$PYTHON3" -m test $tests
-PYTHONMALLOC=malloc mg_run_preloaded regrtest-malloc "$PYTHON3" -m test $tests
+PYTHONMALLOC=malloc MG_OPTS=threshold0=100 mg_run_preloaded regrtest-malloc "$PYTHON3" -m test $tests
 
 result()
 {
