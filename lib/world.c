@@ -1271,8 +1271,9 @@ int mg_world_run(struct mg_world *w, int (*fn)(struct mg_world *w, void *arg), v
 	long pause = 1000000L;
 	w->spent_ms = w->spent_attempts = 0;
 	for (;;) {
-		bool last = total - w->spent_ms <= SLICE_MS;
-		w->timeout_ms = last ? total - w->spent_ms : SLICE_MS;
+		unsigned left = total - w->spent_ms;
+		bool last = left <= SLICE_MS;
+		w->timeout_ms = !last ? SLICE_MS : left ? left : 1;   /* 0 would be the default */
 		w->quiet = !last;
 		int64_t t0 = now_ns();
 		w->timed_out = false;
