@@ -76,13 +76,6 @@ static uint32_t request;              /* futex word: a collection is asked for *
 static int thread_state;              /* 0 none, 1 running */
 static pthread_t collector;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- growable lists in memgc's own memory ---- */
 
 static int push(void ***list, size_t *n, size_t *cap, void *p)
@@ -352,7 +345,7 @@ static int collect(int gen, unsigned how, struct mg_collect_result *r)
 		return -1;
 	}
 	struct memgc_gc_info info = { .generation = gen };
-	uint64_t t0 = now_ns();
+	uint64_t t0 = mg_os_now_ns();
 	/* callbacks run outside collect_lock: they may call the API */
 	if (ncallbacks)
 		run_callbacks("start", &info);
@@ -372,9 +365,9 @@ static int collect(int gen, unsigned how, struct mg_collect_result *r)
 	struct pass p = { .gen = gen, .self_root = how & COLLECT_SELF };
 	mg_roots_lock();
 	mg_watch_lock();
-	uint64_t s0 = now_ns();
+	uint64_t s0 = mg_os_now_ns();
 	int rc = mg_world_run(&world, stopped, &p);
-	uint64_t pause = now_ns() - s0;
+	uint64_t pause = mg_os_now_ns() - s0;
 	mg_watch_unlock();
 	mg_roots_unlock();
 	if (rc != 0) {
@@ -428,7 +421,7 @@ static int collect(int gen, unsigned how, struct mg_collect_result *r)
 	if (pause > s->max_pause_ns)
 		s->max_pause_ns = pause;
 	s->scanned_bytes += scanned;
-	uint64_t total = now_ns() - t0;
+	uint64_t total = mg_os_now_ns() - t0;
 	s->total_ns += total;
 	if (dbg & MEMGC_DEBUG_STATS)
 		mg_log("gc: generation %d: %zu unreachable (%llu bytes), %llu freed; pause %.3f ms, "

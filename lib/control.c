@@ -81,18 +81,6 @@ static struct {
 	int exiting;                  /* set at exit: make no more sockets */
 } ctl = { .fd = -1, .conn = -1 };
 
-static pid_t my_tid(void)
-{
-	return (pid_t)syscall(SYS_gettid);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- descriptors the program may close under us ---- */
 
 static bool fd_is(int fd, dev_t dev, ino_t ino)
@@ -304,13 +292,13 @@ static void collect(int gen, struct collected *c)
 	memset(c, 0, sizeof *c);
 	c->generation = gen;
 	c->rss_before = mg_os_rss();
-	uint64_t t0 = now_ns();
+	uint64_t t0 = mg_os_now_ns();
 	if (mg_collect(gen, false, &c->r))
 		c->collect_error = errno;
 	/* a generation-2 collection has trimmed already (collect.c) */
 	if (gen < 2 || c->collect_error)
 		c->trim_error = mg_heap_trim(NULL);
-	uint64_t t1 = now_ns();
+	uint64_t t1 = mg_os_now_ns();
 	c->rss_after = mg_os_rss();
 	c->trim_ns = t1 - t0;
 	c->total_ns = t1 - t0;
@@ -493,7 +481,7 @@ static void on_collect_signal(int sig)
 	__atomic_store_n(&ctl.collect_pending, 1, __ATOMIC_RELEASE);
 	pid_t tid = __atomic_load_n(&ctl.tid, __ATOMIC_ACQUIRE);
 	pid_t pid = getpid();
-	if (tid > 0 && __atomic_load_n(&ctl.pid, __ATOMIC_ACQUIRE) == pid && tid != my_tid())
+	if (tid > 0 && __atomic_load_n(&ctl.pid, __ATOMIC_ACQUIRE) == pid && tid != mg_os_tid())
 		syscall(SYS_tgkill, pid, tid, sig);
 	errno = e;
 }
@@ -538,7 +526,7 @@ static void *control_main(void *arg)
 	wait = run;
 	if (mg_opt.collect_signal)
 		sigdelset(&wait, (int)mg_opt.collect_signal);
-	__atomic_store_n(&ctl.tid, my_tid(), __ATOMIC_RELEASE);
+	__atomic_store_n(&ctl.tid, mg_os_tid(), __ATOMIC_RELEASE);
 
 	for (;;) {
 		if (__atomic_exchange_n(&ctl.collect_pending, 0, __ATOMIC_ACQ_REL))

@@ -57,6 +57,8 @@ struct mg_thread;   /* stats.h: a thread's counters and jemalloc state */
 
 /* ---- os.c: the Linux primitives, nothing else calls mmap or /proc ---- */
 void *mg_os_map(size_t size);              /* RW, zeroed, lazily backed; NULL on failure */
+uint64_t mg_os_now_ns(void);               /* CLOCK_MONOTONIC, in ns */
+pid_t mg_os_tid(void);                     /* the calling thread's id (gettid) */
 void *mg_os_reserve(size_t size);          /* PROT_NONE; NULL on failure */
 int mg_os_commit(void *p, size_t size);    /* make RW; 0 or -1 */
 void mg_os_unmap(void *p, size_t size);

@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 #include <sched.h>
 
@@ -84,6 +85,18 @@ int mg_os_own_foreach(int (*fn)(uintptr_t start, size_t size, void *arg), void *
 unsigned mg_os_own_lost(void)
 {
 	return __atomic_load_n(&own_lost, __ATOMIC_RELAXED);
+}
+
+uint64_t mg_os_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+pid_t mg_os_tid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
 }
 
 void *mg_os_map(size_t size)

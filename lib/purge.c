@@ -135,13 +135,6 @@ static int stopped(struct mg_world *wd, void *arg)
 	return 0;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* A stop that fails (a thread blocks stop_signal: a sigwait() thread, a
  * debugger) costs its timeout: the purge gives up sooner than the
  * collector, and after a failure leaves the world alone for a while
@@ -156,7 +149,7 @@ void mg_purge_run(struct mg_purge_stats *ps)
 {
 	struct mg_purge_stats st = { 0 };
 	pthread_mutex_lock(&purge_lock);
-	uint64_t t0 = now_ns();
+	uint64_t t0 = mg_os_now_ns();
 	if (t0 >= retry_at) {
 		world.timeout_ms = STOP_TIMEOUT_MS;
 		st.stopped = mg_world_run(&world, stopped, &st) == 0;
@@ -166,10 +159,10 @@ void mg_purge_run(struct mg_purge_stats *ps)
 			backoff_ns = backoff_ns ? backoff_ns * 2 : BACKOFF_MIN_NS;
 			if (backoff_ns > BACKOFF_MAX_NS)
 				backoff_ns = BACKOFF_MAX_NS;
-			retry_at = now_ns() + backoff_ns;
+			retry_at = mg_os_now_ns() + backoff_ns;
 		}
 	}
-	st.time_ns = now_ns() - t0;
+	st.time_ns = mg_os_now_ns() - t0;
 	pthread_mutex_unlock(&purge_lock);
 	if (ps)
 		*ps = st;

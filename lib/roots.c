@@ -145,7 +145,7 @@ void mg_roots_unlock(void)
 
 void mg_roots_own_thread(void)
 {
-	pid_t me = (pid_t)syscall(SYS_gettid);
+	pid_t me = mg_os_tid();
 	for (unsigned i = 0; i < OWN_MAX; i++) {
 		pid_t z = 0;
 		if (__atomic_compare_exchange_n(&own[i], &z, me, false, __ATOMIC_ACQ_REL,
@@ -158,7 +158,7 @@ void mg_roots_own_thread(void)
 
 void mg_roots_own_thread_exit(void)
 {
-	pid_t me = (pid_t)syscall(SYS_gettid);
+	pid_t me = mg_os_tid();
 	for (unsigned i = 0; i < OWN_MAX; i++)
 		if (__atomic_load_n(&own[i], __ATOMIC_RELAXED) == me)
 			__atomic_store_n(&own[i], 0, __ATOMIC_RELEASE);
@@ -185,7 +185,7 @@ bool mg_roots_only_own_left(void)
 	int dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return false;
-	pid_t me = (pid_t)syscall(SYS_gettid);
+	pid_t me = mg_os_tid();
 	char buf[4096];
 	bool others = false;
 	long n;

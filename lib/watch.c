@@ -184,22 +184,10 @@ static struct {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pid_t owner;                       /* the thread holding lock, 0 */
 
-static pid_t my_tid(void)
-{
-	return (pid_t)syscall(SYS_gettid);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void mg_watch_lock(void)
 {
 	pthread_mutex_lock(&lock);
-	__atomic_store_n(&owner, my_tid(), __ATOMIC_RELAXED);
+	__atomic_store_n(&owner, mg_os_tid(), __ATOMIC_RELAXED);
 }
 
 void mg_watch_unlock(void)
@@ -211,7 +199,7 @@ void mg_watch_unlock(void)
 /* The _locked entry points' check: the caller holds the lock. */
 static bool held(const char *fn)
 {
-	if (__atomic_load_n(&owner, __ATOMIC_RELAXED) == my_tid())
+	if (__atomic_load_n(&owner, __ATOMIC_RELAXED) == mg_os_tid())
 		return true;
 	mg_log("%s called without the watch lock: ignored", fn);
 	return false;
@@ -916,7 +904,7 @@ long mg_watch_scan_locked(const void *addr, size_t len, mg_watch_fn fn, void *ar
 	if (!span(addr, len, &s, &z))
 		return -1;
 	int e = errno;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = mg_os_now_ns();
 	struct emit x = { .fn = fn, .arg = arg };
 	/* The table does not change under us: we hold the lock. */
 	for (size_t i = table_find(s); i < w.n && w.ranges[i].start < z; i++) {
@@ -925,7 +913,7 @@ long mg_watch_scan_locked(const void *addr, size_t len, mg_watch_fn fn, void *ar
 		scan_range(a, b, &x);
 	}
 	w.st.updates++;
-	w.st.scan_ns += now_ns() - t0;
+	w.st.scan_ns += mg_os_now_ns() - t0;
 	errno = e;
 	return x.pages;
 }

@@ -108,16 +108,10 @@ static long futex(uint32_t *a, int op, uint32_t v, const struct timespec *rel)
 	return syscall(SYS_futex, a, op | FUTEX_PRIVATE_FLAG, v, rel, NULL, 0);
 }
 
-static pid_t my_tid(void)
-{
-	return (pid_t)syscall(SYS_gettid);
-}
-
+/* Signed: deadlines and gaps are compared by subtraction. */
 static int64_t now_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return (int64_t)mg_os_now_ns();
 }
 
 static void sleep_ns(long ns)
@@ -465,7 +459,7 @@ static void on_stop_signal(int sig, siginfo_t *si, void *ctx)
 		errno = e;                   /* not ours (kill -39 from outside): ignored */
 		return;
 	}
-	pid_t me = my_tid();
+	pid_t me = mg_os_tid();
 	for (;;) {
 		/* go first: a release that clears ACTIVE after our check bumps
 		 * it after that, and so ends our wait below */
@@ -550,7 +544,7 @@ struct self_regs {
 
 static void record_self(struct mg_world *w, const struct self_regs *r)
 {
-	struct mg_world_thread *t = slot_init(w, 0, my_tid());
+	struct mg_world_thread *t = slot_init(w, 0, mg_os_tid());
 	t->flags = MG_WORLD_SELF;
 	t->state = SLOT_SELF;
 	t->regs[REG_RBX] = r->rbx;
@@ -1171,7 +1165,7 @@ int mg_world_check(const struct mg_world *w)
 	for (unsigned i = 0; i < w->n; i++) {
 		const struct mg_world_thread *t = &w->threads[i];
 		bool self = t->flags & MG_WORLD_SELF;
-		if (self != (i == 0) || (i == 0 && t->tid != my_tid())) {
+		if (self != (i == 0) || (i == 0 && t->tid != mg_os_tid())) {
 			mg_log("world check: thread %d at %u: SELF flag wrong", (int)t->tid, i);
 			bad++;
 		}
