@@ -20,6 +20,20 @@
  *   L0[g] == 1  =>  L1[g / 64] == 1 and L2[g / 4096] == 1
  * L1 and L2 are supersets too, so a search may meet a summary byte over
  * nothing and go on.
+ *
+ * A fourth map answers "the nearest start below this page" in one load,
+ * for the collector's lookups of words that point between objects (most
+ * often into freed ones): the page map, one 32-bit entry per 4 KiB page
+ * of the region, built by the sweeps that run with the world stopped.
+ * It was exact for the bits of its sweep's end:
+ *   PM[k] == 0             no L0 bit was set below page k
+ *   PM[k] == j + 1         page j < k had an L0 bit set, and no page
+ *                          between j and k had one
+ * and pm_valid says no bit has been set since (set_granule clears it
+ * first; the next sweep_foreach builds the map again).  The bits set now
+ * are then a subset of those: if page j still has one, its highest is the
+ * nearest below page k; if not, the search falls back to L1 and L2.  A
+ * page map dropped to zeros (mg_index_pagemap_drop) is invalid first.
  */
 #include "config.h"
 #include <string.h>
@@ -31,6 +45,12 @@ static uintptr_t base;
 static size_t ngranules;
 static uint64_t *l0;
 static uint8_t *l1, *l2;
+static uint32_t *pm;            /* the page map, NULL when the region has too many pages */
+static size_t npm;              /* its entries */
+static bool pm_valid;
+
+#define PM_SHIFT 12             /* bytes of region per page map entry: 4 KiB */
+#define PM_WORDS ((1u << PM_SHIFT) / MG_HDR / 64)   /* L0 words per entry: 4 */
 
 int mg_index_init(uintptr_t b, size_t size)
 {
@@ -47,7 +67,30 @@ int mg_index_init(uintptr_t b, size_t size)
 		l1 = l2 = NULL;
 		return -1;
 	}
+	/* Without it (no memory, or more pages than 32 bits count) the
+	 * searches walk L1 and L2 as before. */
+	npm = (size >> PM_SHIFT) + 1;
+	pm = npm < UINT32_MAX ? mg_os_map(npm * sizeof *pm) : NULL;
+	pm_valid = false;
 	return 0;
+}
+
+static inline void pm_invalidate(void)
+{
+	if (__atomic_load_n(&pm_valid, __ATOMIC_RELAXED))
+		__atomic_store_n(&pm_valid, false, __ATOMIC_RELAXED);
+}
+
+bool mg_index_pagemap_valid(void)
+{
+	return __atomic_load_n(&pm_valid, __ATOMIC_RELAXED);
+}
+
+void mg_index_pagemap_drop(void)
+{
+	pm_invalidate();
+	if (pm)
+		mg_os_purge(pm, npm * sizeof *pm);
 }
 
 static inline size_t granule(const void *p)
@@ -63,6 +106,7 @@ static inline size_t granule(const void *p)
  * with the world stopped, and never for a live object. */
 static inline void set_granule(size_t g, uint64_t *m0, uint8_t *m1, uint8_t *m2)
 {
+	pm_invalidate();
 	if (!m2[g >> 12])
 		m2[g >> 12] = 1;
 	if (!m1[g >> 6])
@@ -214,10 +258,83 @@ static inline void *holding(void *start, const void *a)
 	return (uintptr_t)a - (uintptr_t)start < size ? start : NULL;
 }
 
+/* The lowest granule a search from granule g looks at: no object is
+ * larger than the largest extent, so none starts further down. */
+static inline size_t search_floor(size_t g)
+{
+	size_t span = __atomic_load_n(&mg_heap_max_extent, __ATOMIC_RELAXED) / MG_HDR + 1;
+	return g > span ? g - span : 0;
+}
+
+/* a lies in the mapped part of the region, past its first granule. */
+static inline bool in_region(const void *a)
+{
+	return (uintptr_t)a >= base + MG_HDR &&
+	       (uintptr_t)a < __atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE);
+}
+
+/* prev_start through the page map: the L0 words of g's page at or below
+ * it, then the highest bit of the page PM names.  -1 when there is none;
+ * -2 when the map cannot say (not valid now: then ask prev_start). */
+static inline long pm_prev(size_t g)
+{
+	if (!__atomic_load_n(&pm_valid, __ATOMIC_RELAXED))
+		return -2;
+	size_t w = g >> 6, first = w & ~(size_t)(PM_WORDS - 1);
+	long r = word_last(w, g & 63);
+	if (r >= 0)
+		return r;
+	while (w > first)
+		if ((r = word_last(--w, 63)) >= 0)
+			return r;
+	uint32_t j = pm[g >> (PM_SHIFT - 4)];
+	if (!j)
+		return -1;
+	for (w = (size_t)j * PM_WORDS; w > (size_t)(j - 1) * PM_WORDS;)
+		if ((r = word_last(--w, 63)) >= 0)
+			return r;
+	return -2;
+}
+
+/* prev_start, through the page map when it can say. */
+static inline long prev_any(size_t g, size_t floor)
+{
+	long s = pm_prev(g);
+	return s != -2 ? s : prev_start(g, floor);
+}
+
+/* The nearest live start at or below granule s (with its L0 bit set, or
+ * -1), down to floor; holding() decides.  Stale starts are passed over. */
+static void *find_from(long s, size_t floor, const void *a)
+{
+	for (; s >= (long)floor; s = s ? prev_any((size_t)s - 1, floor) : -1) {
+		void *start = (void *)(base + (uintptr_t)s * MG_HDR);
+		if (mg_hdr_live(start))
+			return holding(start, a);
+	}
+	return NULL;
+}
+
+void *mg_index_prev(const void *a)
+{
+	if (!in_region(a))
+		return NULL;
+	size_t g = granule(a), floor = search_floor(g);
+	long s = prev_any(g, floor);
+	return s >= (long)floor ? (void *)(base + (uintptr_t)s * MG_HDR) : NULL;
+}
+
+void *mg_index_find_from(const void *a, void *start)
+{
+	if (!start)
+		return NULL;
+	return find_from((long)granule(start), search_floor(granule(a)), a);
+}
+
 void *mg_index_find(const void *a)
 {
 	/* any address, aligned or not, inside the mapped part of the region */
-	if ((uintptr_t)a < base + MG_HDR || (uintptr_t)a >= __atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE))
+	if (!in_region(a))
 		return NULL;
 	/* Most addresses looked up (the collector's) are in the first granule
 	 * of a live object: no search. */
@@ -227,17 +344,8 @@ void *mg_index_find(const void *a)
 		if (mg_hdr_live(start))
 			return holding(start, a);
 	}
-	/* The nearest live start at or below a.  Stale starts are passed
-	 * over.  No object is larger than the largest extent: none starts
-	 * further down. */
-	size_t span = __atomic_load_n(&mg_heap_max_extent, __ATOMIC_RELAXED) / MG_HDR + 1;
-	size_t floor = g > span ? g - span : 0;
-	for (long s = prev_start(g, floor); s >= (long)floor; s = s ? prev_start((size_t)s - 1, floor) : -1) {
-		void *start = (void *)(base + (uintptr_t)s * MG_HDR);
-		if (mg_hdr_live(start))
-			return holding(start, a);
-	}
-	return NULL;
+	size_t floor = search_floor(g);
+	return find_from(prev_any(g, floor), floor, a);
 }
 
 /* The L1 and L2 entries that cover the mapped part of the region. */
@@ -338,10 +446,25 @@ static inline void prefetch_headers(size_t k)
  * without a read (such a page holds zeros, so no live header, and reading
  * it would fault it in): the headers of a word's objects lie in
  * [start - 16, start + 1008), one page or the end of the one before. */
-static size_t sweep(struct mg_os_backed *c, void (*fn)(void *user, void *arg), void *arg)
+/* PM[*filled, k] = *last, when k >= *filled (the page map's entries up to
+ * page k, which the sweep has passed). */
+static inline void pm_fill(size_t *filled, size_t k, uint32_t last)
 {
-	size_t cleared = 0, n1, n2;
+	for (size_t i = *filled; i <= k; i++)
+		pm[i] = last;
+	if (k + 1 > *filled)
+		*filled = k + 1;
+}
+
+static size_t sweep(struct mg_os_backed *c, void (*fn)(void *user, void *arg), void *arg,
+		    bool build)
+{
+	size_t cleared = 0, n1, n2, filled = 0;
+	uint32_t last = 0;             /* PM's value for the pages past the last one with a bit */
 	used_extent(&n1, &n2);
+	build = build && pm;
+	if (build)
+		pm_invalidate();       /* fn may look things up: not from a half-built map */
 	for (size_t k2 = 0; k2 < n2; k2++) {
 		if (!l2[k2])
 			continue;
@@ -371,30 +494,41 @@ static size_t sweep(struct mg_os_backed *c, void (*fn)(void *user, void *arg), v
 			}
 			if (keep != l0[k1])
 				l0[k1] = keep;
-			if (keep)
+			if (keep) {
 				any = true;
-			else
+				if (build && k1 / PM_WORDS >= filled) {
+					pm_fill(&filled, k1 / PM_WORDS, last);
+					last = (uint32_t)(k1 / PM_WORDS + 1);
+				}
+			} else {
 				l1[k1] = 0;
+			}
 		}
 		if (!any)
 			l2[k2] = 0;
+	}
+	if (build) {
+		pm_fill(&filled, (n1 - 1) / PM_WORDS, last);
+		__atomic_store_n(&pm_valid, true, __ATOMIC_RELAXED);
 	}
 	return cleared;
 }
 
 /* Clears the L0 bits whose object is no longer live, and calls fn (when
- * not NULL) for each live object, in address order.  Only while no other
- * thread allocates (the world stopped, or a test): a concurrent allocation
- * could set a bit between the header read and the clear. */
+ * not NULL) for each live object, in address order; then builds the page
+ * map (lookups that fn makes do without it).  Only while no other thread
+ * allocates (the world stopped, or a test): a concurrent allocation could
+ * set a bit between the header read and the clear. */
 size_t mg_index_sweep_foreach(void (*fn)(void *user, void *arg), void *arg)
 {
-	return sweep(NULL, fn, arg);
+	return sweep(NULL, fn, arg, true);
 }
 
 /* mg_index_sweep_foreach for the purge (purge.c), with the world stopped,
  * after mg_stats_sync_index: headers are read only on pages that are
- * present or swapped (c), and the index pages left all zero are dropped;
- * returns the bytes dropped.  A stopped thread's own mg_index_set either
+ * present or swapped (c), and the index pages left all zero are dropped,
+ * the page map's too (the next full collection builds it again); returns
+ * the bytes dropped.  A stopped thread's own mg_index_set either
  * has set its L0 bit (then its L1 and L2 bytes stay, the word is not zero)
  * or sets all three when it runs again; an object whose header is not
  * live yet is still in its thread's log (stats.h), which sets the bit
@@ -402,7 +536,8 @@ size_t mg_index_sweep_foreach(void (*fn)(void *user, void *arg), void *arg)
 size_t mg_index_trim(struct mg_os_backed *c, void (*fn)(void *user, void *arg), void *arg)
 {
 	size_t n1, n2;
-	sweep(c, fn, arg);
+	sweep(c, fn, arg, false);
+	mg_index_pagemap_drop();
 	used_extent(&n1, &n2);
 	return mg_os_drop_zero(l0, n1 * 8, 0) + mg_os_drop_zero(l1, n1, 0) + mg_os_drop_zero(l2, n2, 0);
 }

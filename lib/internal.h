@@ -210,6 +210,18 @@ bool mg_index_test(const void *user);     /* an object was allocated at user */
 bool mg_index_live(const void *user);     /* ... and is live */
 /* The start of the live object whose [start, start+size) holds a, or NULL. */
 void *mg_index_find(const void *a);
+/* mg_index_find in two steps, so that a caller can fetch the header of
+ * the first candidate before it is read: _prev reads only the maps and
+ * gives the nearest allocated start at or below a (live or stale), or NULL
+ * when none can hold a; _find_from(a, mg_index_prev(a)) is then
+ * mg_index_find(a).  NULL start gives NULL. */
+void *mg_index_prev(const void *a);
+void *mg_index_find_from(const void *a, void *start);
+/* The page map (index.c) that answers a search below a page in one load:
+ * built by every mg_index_sweep_foreach, invalid from the next bit set.
+ * _valid: in use now; _drop: invalid, its pages given back. */
+bool mg_index_pagemap_valid(void);
+void mg_index_pagemap_drop(void);
 /* Calls fn for every live object start, in address order; stops early and
  * returns fn's value when fn returns non-zero. */
 int mg_index_foreach(int (*fn)(void *user, void *arg), void *arg);
@@ -218,8 +230,9 @@ int mg_index_foreach_range(uintptr_t lo, uintptr_t hi, int (*fn)(void *user, voi
 /* The number of live objects the maps reach (equal to the counters' live
  * objects when the threads are quiet). */
 size_t mg_index_check(void);
-/* Drops stale L0 bits (and summary bytes over nothing); only while no
- * other thread allocates.  Returns the bits dropped. */
+/* Drops stale L0 bits (and summary bytes over nothing) and builds the
+ * page map; only while no other thread allocates.  Returns the bits
+ * dropped. */
 size_t mg_index_sweep(void);
 /* The same, calling fn for every live object on the way. */
 size_t mg_index_sweep_foreach(void (*fn)(void *user, void *arg), void *arg);

@@ -68,8 +68,9 @@ static size_t seg_cap[NSEG];
 static unsigned cur;
 static uintptr_t *stack;
 static size_t stack_cap, depth, below, stack_max;
-/* The queue: slot i holds a word to look up, or 0 (no candidate is 0). */
-static uintptr_t queue[QUEUE];
+/* The queue: slot i holds a word to look up, or 0 (no candidate is 0),
+ * and in queue_s[i] the start of the object that may hold it (enqueue). */
+static uintptr_t queue[QUEUE], queue_s[QUEUE];
 static unsigned queue_next;     /* the oldest slot, and the next to fill */
 static bool overflowed, interior;
 static unsigned gen_max;
@@ -244,17 +245,50 @@ static inline void look_up(uintptr_t v)
 		mark(o);
 }
 
-/* Queues candidate v, prefetching the header of the object it most likely
- * designates (the one starting in its granule), and looks up the oldest
- * word the queue held. */
+/* The lookup of a queued word v whose nearest allocated start at or below
+ * it is s: s's mark bit tested again, as in look_up. */
+static inline void look_up_from(uintptr_t v, uintptr_t s)
+{
+	if (marked_granule(granule((void *)s)))
+		return;
+	void *o;
+	if (interior)
+		o = mg_index_find_from((void *)v, (void *)s);
+	else
+		o = mg_hdr_live((void *)s) ? (void *)s : NULL;
+	if (o)
+		mark(o);
+}
+
+/* Queues candidate v with the start s of the object that may hold it (the
+ * nearest allocated start at or below it, from the index's maps alone),
+ * prefetching s's header, and looks up the oldest word the queue held.  A
+ * word no start can explain is dropped here without a read of the heap:
+ * a pointer to freed memory, most often (bench/rss.c's array: 8 Mi of
+ * them, whose headers the queue used to fetch for nothing).  Nor is a
+ * word queued whose s is marked: s is then live (only live objects are
+ * marked), so it is the one object that may hold v, and it is marked. */
 static inline void enqueue(uintptr_t v)
 {
-	__builtin_prefetch((const void *)((v & ~(uintptr_t)(MG_HDR - 1)) - MG_HDR));
+	uintptr_t s;
+	if (interior) {
+		s = (uintptr_t)mg_index_prev((void *)v);
+		if (!s)
+			return;
+	} else {
+		if ((v & (MG_HDR - 1)) || !mg_index_test((void *)v))
+			return;
+		s = v;
+	}
+	if (marked_granule(granule((void *)s)))
+		return;
+	__builtin_prefetch((const void *)(s - MG_HDR));
 	unsigned i = queue_next++ & (QUEUE - 1);
-	uintptr_t old = queue[i];
+	uintptr_t old = queue[i], old_s = queue_s[i];
 	queue[i] = v;
+	queue_s[i] = s;
 	if (old)
-		look_up(old);
+		look_up_from(old, old_s);
 }
 
 /* Looks up every word in the queue, oldest first; it is empty after.
@@ -267,7 +301,7 @@ static unsigned flush_queue(void)
 		uintptr_t v = queue[i];
 		if (v) {
 			queue[i] = 0;
-			look_up(v);
+			look_up_from(v, queue_s[i]);
 			n++;
 		}
 	}

@@ -376,3 +376,158 @@ Test(index, concurrent_find_of_live_objects)
 	cr_assert_eq(mg_index_check(), MINE);
 	cr_assert_eq(mg_test_stats().live_objects, MINE);
 }
+
+/* ---- the page map and the two-step search (mg_index_prev, _find_from) ---- */
+
+/* The nearest live start at or below a in the sorted set, or NULL: after a
+ * sweep the L0 bits are exactly the live objects' starts. */
+static void *ref_prev(const struct set *live, uintptr_t a)
+{
+	size_t lo = 0, hi = live->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if ((uintptr_t)live->v[mid] <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	void *s = live->v[lo - 1];
+	return a - (uintptr_t)s <= mg_heap_max_extent ? s : NULL;
+}
+
+static void *ref_find(const struct set *live, uintptr_t a)
+{
+	void *s = ref_prev(live, a);
+	if (!s)
+		return NULL;
+	uint64_t n = mg_hdr_size(mg_hdr_of(s));
+	return a - (uintptr_t)s < (n ? n : 1) ? s : NULL;
+}
+
+/* prev, find_from(prev) and find against the references at a. */
+static void expect_at(const struct set *live, uintptr_t a, const char *when)
+{
+	void *p = mg_index_prev((void *)a);
+	cr_assert_eq(p, ref_prev(live, a), "%s: prev(%#lx) is %p", when, (unsigned long)a, p);
+	void *f = ref_find(live, a);
+	cr_assert_eq(mg_index_find_from((void *)a, p), f, "%s: find_from(%#lx)", when,
+		     (unsigned long)a);
+	cr_assert_eq(mg_index_find((void *)a), f, "%s: find(%#lx)", when, (unsigned long)a);
+}
+
+/* Addresses around every live object (first, second and last byte, one
+ * past the end, the pages after it, just below it) and a stride of 4093
+ * bytes (every page offset in turn) over the whole used region. */
+static void expect_all(const struct set *live, const char *when)
+{
+	for (size_t i = 0; i < live->n; i++) {
+		uintptr_t u = (uintptr_t)live->v[i];
+		uint64_t n = mg_hdr_size(mg_hdr_of(live->v[i]));
+		uintptr_t at[] = { u, u + 1, u + (n ? n - 1 : 0), u + (n ? n : 1), u + n + 4096,
+				   u + n + 40000, u - 1, u - 17 };
+		for (size_t k = 0; k < sizeof at / sizeof at[0]; k++)
+			if (at[k] - mg_heap_base < mg_heap_bump - mg_heap_base)
+				expect_at(live, at[k], when);
+	}
+	for (uintptr_t a = mg_heap_base; a < mg_heap_bump; a += 4093)
+		expect_at(live, a, when);
+}
+
+/* Live objects of every kind (small ones in slabs, page-sized, large
+ * extents of several MiB, aligned ones) with the freed ones between them:
+ * after a sweep the page map is in use, and the two-step search and find
+ * answer exactly what the sorted list of live objects says, anywhere in
+ * the region; with the map dropped, the summaries give the same answers. */
+Test(index, pagemap_answers_are_exact)
+{
+	struct set live = { 0 }, ever = { 0 };
+	size_t *sz;
+	churn(&live, &ever, &sz);
+	void *big[3] = { alloc(16 << 20, 16), alloc(5 << 20, 2 << 20), alloc(9000, 4096) };
+	for (int i = 0; i < 3; i++)
+		set_add(&live, big[i]);
+	mg_stats_sync_index();
+	mg_index_sweep();
+	cr_assert(mg_index_pagemap_valid(), "no page map after a sweep");
+	set_sort_unique(&live);
+	expect_all(&live, "page map");
+	/* far into a large extent: every page of it answers its start */
+	for (size_t off = 0; off < (16 << 20); off += 4096 + 16) {
+		cr_assert_eq(mg_index_prev((char *)big[0] + off), big[0], "+%zu", off);
+		cr_assert_eq(mg_index_find((char *)big[0] + off), big[0], "+%zu", off);
+	}
+	/* foreign addresses */
+	cr_assert_null(mg_index_prev(NULL));
+	cr_assert_null(mg_index_prev(&live));
+	cr_assert_null(mg_index_prev((void *)mg_heap_base));
+	cr_assert_null(mg_index_prev((void *)mg_heap_bump));
+	cr_assert_null(mg_index_prev((void *)(mg_heap_end - 16)));
+	cr_assert_null(mg_index_find_from(&live, NULL));
+	mg_index_pagemap_drop();
+	cr_assert_not(mg_index_pagemap_valid());
+	expect_all(&live, "summaries");
+	free(live.v);
+	free(ever.v);
+	free(sz);
+}
+
+/* A bit set after the sweep (a new object) makes the map invalid, and the
+ * new object is found at once. */
+Test(index, pagemap_invalid_after_a_new_object)
+{
+	void *a = alloc(100, 16);
+	mg_stats_sync_index();
+	mg_index_sweep();
+	cr_assert(mg_index_pagemap_valid());
+	char *b = alloc(300000, 16);        /* a page of its own, above a */
+	mg_stats_sync_index();
+	cr_assert_not(mg_index_pagemap_valid());
+	cr_assert_eq(mg_index_prev(b + 200000), b);
+	cr_assert_eq(mg_index_find(b + 299999), b);
+	cr_assert_eq(mg_index_find(a), a);
+	mg_index_sweep();
+	cr_assert(mg_index_pagemap_valid());
+	cr_assert_eq(mg_index_prev(b + 200000), b);
+	cr_assert_eq(mg_index_find(b + 299999), b);
+}
+
+/* Bits cleared after the sweep (an extent purged, an arena destroyed:
+ * heap.c's hooks call mg_index_clear) leave the map in use, and its answers
+ * exact: the page it names has lost its bits, so the search looks lower.
+ * A purge (mg_index_trim) drops the map; the answers stay the same. */
+Test(index, pagemap_after_clear_and_trim)
+{
+	char *x = alloc(64, 16);
+	char *l = alloc(200000, 16);        /* 49 pages, the only start on them */
+	char *y = alloc(64, 16);
+	mg_stats_sync_index();
+	mg_index_sweep();
+	cr_assert(mg_index_pagemap_valid());
+	cr_assert_eq(mg_index_prev(l + 150000), l);
+	cr_assert_eq(mg_index_find(l + 150000), l);
+	mg_index_clear(l, 200000);          /* as hook_purge does for freed memory */
+	cr_assert(mg_index_pagemap_valid(), "a clear needs no new map");
+	cr_assert_not(mg_index_test(l));
+	void *p = mg_index_prev(l + 150000);
+	cr_assert((uintptr_t)p < (uintptr_t)l, "prev %p is at or above the cleared start %p",
+		  p, (void *)l);
+	cr_assert_null(mg_index_find(l + 150000));
+	cr_assert_eq(mg_index_find(x + 10), x);
+	cr_assert_eq(mg_index_find(y + 10), y);
+	mg_index_set(l);                    /* back, for the trim's sweep to see it live */
+	mg_index_sweep();
+	cr_assert(mg_index_pagemap_valid());
+	/* the purge's sweep (purge.c calls it with the world stopped, which
+	 * Criterion's threads do not allow: this thread is alone in the heap) */
+	static struct mg_os_backed c;
+	mg_os_backed_open(&c);
+	mg_index_trim(&c, NULL, NULL);
+	mg_os_backed_close(&c);
+	cr_assert_not(mg_index_pagemap_valid(), "the purge keeps no page map");
+	cr_assert_eq(mg_index_prev(l + 150000), l);
+	cr_assert_eq(mg_index_find(l + 150000), l);
+	cr_assert_eq(mg_index_find(y + 63), y);
+	cr_assert_null(mg_index_find(y + 64 + 4096 * 3));
+}

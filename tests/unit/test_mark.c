@@ -156,3 +156,59 @@ Test(mark, limit_between_segments_overflows)
 	cr_assert_eq(mg_mark_scanned(), exact_scan(true));
 	expect_marks(true);
 }
+
+/* Words into freed memory and far into a large object, as a program's
+ * array of pointers to blocks it has mostly freed holds them (bench/rss.c):
+ * with the page map a sweep builds (index.c) and without it, a word marks
+ * the live object that holds it and nothing else: not the object just
+ * below a freed block, not one whose end it points one past. */
+#define BLOCKS 4096
+#define KEEP 16
+static void expect_dangling_marks(void **root, void *big, void **kept, size_t nkept, void *past)
+{
+	cr_assert_eq(mg_mark_begin(2, true), 0);
+	mg_mark_word((uintptr_t)root);
+	mg_mark_drain();
+	cr_assert(mg_mark_test(root));
+	cr_assert(mg_mark_test(big), "the large object, from words far into it");
+	for (size_t i = 0; i < nkept; i++)
+		cr_assert(mg_mark_test(kept[i]), "kept block %zu", i);
+	cr_assert_not(mg_mark_test(past), "marked by a word one past its end");
+	cr_assert_eq(mg_mark_check(), 2 + nkept, "marked objects");
+	mg_mark_clear(root);
+	mg_mark_clear(big);
+	for (size_t i = 0; i < nkept; i++)
+		mg_mark_clear(kept[i]);
+	cr_assert_eq(mg_mark_check(), 0);
+}
+
+Test(mark, words_into_freed_blocks_and_far_interior)
+{
+	static void *block[BLOCKS], *kept[BLOCKS / KEEP];
+	size_t nkept = 0, nw = 0;
+	void **root = alloc((3 * BLOCKS + 512) * sizeof(void *));
+	char *big = alloc(2 << 20);
+	char *past = alloc(100);
+	for (size_t i = 0; i < BLOCKS; i++)
+		block[i] = alloc(128);
+	for (size_t i = 0; i < BLOCKS; i++) {
+		if (i % KEEP == 0) {
+			kept[nkept++] = block[i];
+			root[nw++] = (char *)block[i] + 100;      /* interior */
+		} else {
+			cr_assert_eq(mg_heap_free(block[i], NULL), 0);
+			root[nw++] = block[i];                    /* dangling */
+			root[nw++] = (char *)block[i] + 64;
+			root[nw++] = (char *)block[i] - 8;        /* its header, or a gap */
+		}
+	}
+	for (size_t k = 0; k < 500; k++)
+		root[nw++] = big + 8 + k * 4093;
+	root[nw++] = past + 112;   /* past's usable end: one past its 100 bytes and more */
+	mg_stats_sync_index();
+	mg_index_sweep();
+	cr_assert(mg_index_pagemap_valid());
+	expect_dangling_marks(root, big, kept, nkept, past);
+	mg_index_pagemap_drop();
+	expect_dangling_marks(root, big, kept, nkept, past);
+}
