@@ -86,11 +86,15 @@ bool mg_index_pagemap_valid(void)
 	return __atomic_load_n(&pm_valid, __ATOMIC_RELAXED);
 }
 
+static void used_extent(size_t *n1, size_t *n2);
+
 void mg_index_pagemap_drop(void)
 {
+	size_t n1, n2;
 	pm_invalidate();
-	if (pm)
-		mg_os_purge(pm, npm * sizeof *pm);
+	used_extent(&n1, &n2);
+	if (pm)       /* the entries a sweep writes: those over [base, bump) */
+		mg_os_purge(pm, ((n1 - 1) / PM_WORDS + 1) * sizeof *pm);
 }
 
 static inline size_t granule(const void *p)
@@ -526,7 +530,8 @@ size_t mg_index_sweep_foreach(void (*fn)(void *user, void *arg), void *arg)
 
 /* mg_index_sweep_foreach for the purge (purge.c), with the world stopped,
  * after mg_stats_sync_index: headers are read only on pages that are
- * present or swapped (c), and the index pages left all zero are dropped,
+ * present or swapped (c, when not NULL), and the index pages left all zero
+ * are dropped,
  * the page map's too (the next full collection builds it again); returns
  * the bytes dropped.  A stopped thread's own mg_index_set either
  * has set its L0 bit (then its L1 and L2 bytes stay, the word is not zero)

@@ -43,6 +43,17 @@
 #include "world.h"
 
 static struct mg_world world;            /* kept between runs: its mapping */
+/* A purge has dropped pages while the write watch was on: from then on the
+ * gaps may hold userfaultfd's markers (see held()), and the pagemap is
+ * read to pass over them.  Before, it is not read at all: the pages of a
+ * first purge's gaps are present or empty, and reading the pagemap of the
+ * whole region costs about what a drop over empty entries does (the C
+ * case of bench/rss.sh: 33 ms of a 275 ms memgc_trim()).  The sweep's
+ * headers are then read on any page: none with a start bit has been
+ * dropped, since jemalloc's purges clear the bits of what they drop
+ * (heap.c's hook_purge) and a purge here drops only what its sweep found
+ * dead. */
+static bool markers;
 static pthread_mutex_t purge_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define MAX_PINNED 512
@@ -60,8 +71,9 @@ struct walk {
 	struct mg_os_dropper drop;
 };
 
-/* Whether the page at a may need a drop: with the write watch on, only a
- * page present in memory; with it off (w->backed NULL), every page.
+/* Whether the page at a may need a drop: while there may be markers (see
+ * markers below), only a page present in memory; else (w->backed NULL)
+ * every page.
  * userfaultfd puts a marker in the page table entry of every page the
  * watch protects that has none (UFFD_FEATURE_WP_UNPOPULATED): a drop over
  * it costs a walk of the markers (and puts them back), and the pagemap
@@ -155,19 +167,25 @@ static int stopped(struct mg_world *wd, void *arg)
 	struct mg_purge_stats *ps = arg;
 	static struct walk w;                 /* too big for a stack; purge_lock held */
 	static struct mg_os_backed backed;
+	bool watched = mg_watch_on();
+	struct mg_os_backed *c = watched && markers ? &backed : NULL;
 	w = (struct walk){ .page = mg_os_page(), .done = mg_heap_base, .live_end = mg_heap_base,
-			   .backed = mg_watch_on() ? &backed : NULL };
+			   .backed = c };
 	w.npinned = mg_heap_pinned(w.pinned, MAX_PINNED);
 	mg_stats_sync_index();
-	mg_os_backed_open(&backed);
+	if (c)
+		mg_os_backed_open(c);
 	mg_os_dropper_open(&w.drop);
-	ps->dropped_meta += mg_index_trim(&backed, w.npinned >= 0 ? walk_one : NULL, &w);
+	ps->dropped_meta += mg_index_trim(c, w.npinned >= 0 ? walk_one : NULL, &w);
 	if (w.npinned >= 0) {
 		drop_gap(&w, w.done, __atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE));
 		ps->region_walked = 1;
 	}
 	mg_os_dropper_close(&w.drop);
-	mg_os_backed_close(&backed);
+	if (c)
+		mg_os_backed_close(c);
+	if (watched && w.ranges)
+		markers = true;
 	mg_os_je_foreach(drop_zero_one, &ps->dropped_meta);
 	ps->dropped_meta += mg_mark_release();
 	ps->live_page_bytes = w.live_pages * w.page;
