@@ -44,6 +44,7 @@
 static uintptr_t base;
 static size_t ngranules;
 static uint64_t *l0;
+uintptr_t mg_index_l0_origin;   /* for mg_index_prefetch (internal.h) */
 static uint8_t *l1, *l2;
 static uint32_t *pm;            /* the page map, NULL when the region has too many pages */
 static size_t npm;              /* its entries */
@@ -59,6 +60,7 @@ int mg_index_init(uintptr_t b, size_t size)
 	l0 = (uint64_t *)mg_os_map(ngranules / 8 + 8);
 	l1 = mg_os_map(ngranules / 64 + 1);
 	l2 = mg_os_map(ngranules / 4096 + 1);
+	mg_index_l0_origin = (uintptr_t)l0 - (b >> 10) * 8;
 	if (!l0 || !l1 || !l2) {
 		if (l0) mg_os_unmap(l0, ngranules / 8 + 8);
 		if (l1) mg_os_unmap(l1, ngranules / 64 + 1);

@@ -10,8 +10,9 @@
  *   marked(o) and o neither on the stack nor in the scan ring  =>  o's
  *     words have been scanned, or overflowed is set (then mg_mark_drain()
  *     rescans every marked object);
- *   a scanned word that designates an object and is not in the queue has
- *     been looked up (its object marked, if condemned).
+ *   a scanned word that designates an object and is neither in the first
+ *     stage nor in the queue has been looked up (its object marked, if
+ *     condemned).
  * Only condemned objects are ever marked or pushed: an older or ignored
  * object is a root, scanned whole by the caller (collect.c).
  * The sweep (collect.c) clears the bit of every object it visits, so none
@@ -25,10 +26,13 @@
  *      set): one bitmap load.  No other object can hold that word (objects
  *      are disjoint, each behind a 16-byte header), so skipping it is exact,
  *      interior pointers or not;
- *   3. otherwise the word waits in the queue, a FIFO of QUEUE words whose
- *      headers are prefetched when they enter, and is looked up in the index
- *      (index.c) when it leaves: the header's cache miss overlaps the
- *      scanning of the next words instead of stalling it.
+ *   3. otherwise the word waits PENDING words in a first stage while its
+ *      index word is fetched; there the index's maps alone give the start
+ *      of the one object that may hold it, or drop it (a pointer to freed
+ *      memory, most often); then it waits in the queue, a FIFO of QUEUE
+ *      words whose candidate headers are prefetched when they enter, and
+ *      is looked up (index.c) when it leaves: neither cache miss stalls
+ *      the scanning of the next words.
  * The objects to scan get the same treatment: a popped object waits in the
  * scan ring (AHEAD objects) while its lines are prefetched.  A stack entry
  * is the object's address with, in its 4 low bits (objects are 16-byte
@@ -53,6 +57,7 @@
 
 #define SEG_FIRST 65536u        /* entries of the first segment (512 KiB) */
 #define NSEG 32                 /* SEG_FIRST << 31 is past any mark_stack */
+#define PENDING 8u              /* words waiting for their index word; a power of 2 */
 #define QUEUE 32u               /* words waiting for their lookup; a power of 2 */
 #define AHEAD 8u                /* popped objects waiting for their scan; a power of 2 */
 #define CHUNK 32u               /* words mg_mark_range filters at a time */
@@ -69,8 +74,12 @@ static unsigned cur;
 static uintptr_t *stack;
 static size_t stack_cap, depth, below, stack_max;
 /* The queue: slot i holds a word to look up, or 0 (no candidate is 0),
- * and in queue_s[i] the start of the object that may hold it (enqueue). */
+ * and in queue_s[i] the start of the object that may hold it
+ * (enqueue_start).  Before it, the first stage: words whose index word is
+ * being fetched (enqueue). */
 static uintptr_t queue[QUEUE], queue_s[QUEUE];
+static uintptr_t pending[PENDING];
+static unsigned pending_next;
 static unsigned queue_next;     /* the oldest slot, and the next to fill */
 static bool overflowed, interior;
 static unsigned gen_max;
@@ -117,6 +126,8 @@ int mg_mark_begin(int gen, bool interior_pointers)
 	depth = below = 0;
 	memset(queue, 0, sizeof queue);
 	queue_next = 0;
+	memset(pending, 0, sizeof pending);
+	pending_next = 0;
 	gen_max = (unsigned)gen;
 	interior = interior_pointers;
 	overflowed = false;
@@ -268,7 +279,7 @@ static inline void look_up_from(uintptr_t v, uintptr_t s)
  * them, whose headers the queue used to fetch for nothing).  Nor is a
  * word queued whose s is marked: s is then live (only live objects are
  * marked), so it is the one object that may hold v, and it is marked. */
-static inline void enqueue(uintptr_t v)
+static inline void enqueue_start(uintptr_t v)
 {
 	uintptr_t s;
 	if (interior) {
@@ -291,11 +302,35 @@ static inline void enqueue(uintptr_t v)
 		look_up_from(old, old_s);
 }
 
-/* Looks up every word in the queue, oldest first; it is empty after.
- * Returns the number of words it held. */
+/* Holds candidate v in the first stage while the index word that says
+ * where its object starts is fetched, and passes the oldest one held on
+ * to the queue (enqueue_start), so that neither the index's nor the
+ * header's cache miss stalls the scan. */
+static inline void enqueue(uintptr_t v)
+{
+	mg_index_prefetch((const void *)v);
+	unsigned i = pending_next++ & (PENDING - 1);
+	uintptr_t old = pending[i];
+	pending[i] = v;
+	if (old)
+		enqueue_start(old);
+}
+
+/* Passes every word of the first stage on, then looks up every word in
+ * the queue, oldest first; both are empty after.  Returns the number of
+ * words they held. */
 static unsigned flush_queue(void)
 {
 	unsigned n = 0;
+	for (unsigned k = 0; k < PENDING; k++) {
+		unsigned i = (pending_next + k) & (PENDING - 1);
+		uintptr_t v = pending[i];
+		if (v) {
+			pending[i] = 0;
+			enqueue_start(v);
+			n++;
+		}
+	}
 	for (unsigned k = 0; k < QUEUE; k++) {
 		unsigned i = (queue_next + k) & (QUEUE - 1);
 		uintptr_t v = queue[i];
