@@ -19,7 +19,9 @@ has it, else read from the heap.live_page_bytes of a report written after
 each trim.  Elsewhere the floor is not known ("-1").  Prints one line that
 rss.sh parses:
   rss case=C trim=T baseline_kb=B peak_kb=P free_kb=F trim_kb=R floor_kb=L
-      trim_s=S
+      trim_s=S cpu_s=C
+S is the call's wall time, C the calling thread's CPU time in it (every
+allocator trims on the calling thread, memgc's stopped world included).
 Usage: rss.py range|dict glibc|jemalloc|memgc|memgc-collect [N]
 """
 import ctypes
@@ -119,16 +121,16 @@ def main():
         peak = rss_kb()
         d = {k: v for i, (k, v) in enumerate(d.items()) if i % 100 == 0}
     free = rss_kb()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     r = trim()
-    el = time.perf_counter() - t0
+    el, cpu = time.perf_counter() - t0, time.thread_time() - c0
     after = rss_kb()
     if r != 0:
         sys.exit("rss.py: the %s trim call failed (%d)" % (name, r))
     g = grown(pages0, live_pages())
     floor = -1 if g is None else base + g * PAGE // 1024
     print("rss case=%s trim=%s baseline_kb=%d peak_kb=%d free_kb=%d trim_kb=%d floor_kb=%d "
-          "trim_s=%.6f" % (case, name, base, peak, free, after, floor, el))
+          "trim_s=%.6f cpu_s=%.6f" % (case, name, base, peak, free, after, floor, el, cpu))
 
 
 main()
