@@ -43,17 +43,17 @@
 #include "world.h"
 
 static struct mg_world world;            /* kept between runs: its mapping */
-/* A purge has dropped pages while the write watch was on: from then on the
- * gaps may hold userfaultfd's markers (see held()), and the pagemap is
- * read to pass over them.  Before, it is not read at all: the pages of a
- * first purge's gaps are present or empty, and reading the pagemap of the
- * whole region costs about what a drop over empty entries does (the C
- * case of bench/rss.sh: 33 ms of a 275 ms memgc_trim()).  The sweep's
- * headers are then read on any page: none with a start bit has been
- * dropped, since jemalloc's purges clear the bits of what they drop
- * (heap.c's hook_purge) and a purge here drops only what its sweep found
- * dead. */
-static bool markers;
+/* The bytes purges have dropped while the write watch was on: the gaps
+ * may hold userfaultfd's markers there (see held()).  Reading the pagemap
+ * to pass over them costs about half what a drop over a marker does, for
+ * every page of the region (the C case of bench/rss.sh: 33 ms of a 275 ms
+ * memgc_trim()), so it is read only once that much has been dropped: half
+ * the region's span, counted as if nothing dropped had been used again.
+ * Without it the sweep's headers are read on any page: none with a start
+ * bit has been dropped, since jemalloc's purges clear the bits of what
+ * they drop (heap.c's hook_purge) and a purge here drops only what its
+ * sweep found dead.  Either way the same pages end up dropped. */
+static uint64_t dropped_watched;
 static pthread_mutex_t purge_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define MAX_PINNED 512
@@ -68,12 +68,13 @@ struct walk {
 	size_t page;
 	uint64_t live_pages;   /* pages that hold live objects */
 	uint64_t ranges;       /* ranges dropped */
+	uint64_t bytes;        /* bytes in them */
 	struct mg_os_dropper drop;
 };
 
 /* Whether the page at a may need a drop: while there may be markers (see
- * markers below), only a page present in memory; else (w->backed NULL)
- * every page.
+ * dropped_watched below), only a page present in memory; else (w->backed
+ * NULL) every page.
  * userfaultfd puts a marker in the page table entry of every page the
  * watch protects that has none (UFFD_FEATURE_WP_UNPOPULATED): a drop over
  * it costs a walk of the markers (and puts them back), and the pagemap
@@ -109,12 +110,14 @@ static void drop(struct walk *w, uintptr_t lo, uintptr_t hi)
 		} else if (!b && run) {
 			mg_os_dropper_add(&w->drop, (void *)run, a - run);
 			w->ranges++;
+			w->bytes += a - run;
 			run = 0;
 		}
 	}
 	if (run) {
 		mg_os_dropper_add(&w->drop, (void *)run, hi - run);
 		w->ranges++;
+		w->bytes += hi - run;
 	}
 }
 
@@ -168,7 +171,8 @@ static int stopped(struct mg_world *wd, void *arg)
 	static struct walk w;                 /* too big for a stack; purge_lock held */
 	static struct mg_os_backed backed;
 	bool watched = mg_watch_on();
-	struct mg_os_backed *c = watched && markers ? &backed : NULL;
+	uint64_t span = __atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE) - mg_heap_base;
+	struct mg_os_backed *c = watched && dropped_watched >= span / 2 ? &backed : NULL;
 	w = (struct walk){ .page = mg_os_page(), .done = mg_heap_base, .live_end = mg_heap_base,
 			   .backed = c };
 	w.npinned = mg_heap_pinned(w.pinned, MAX_PINNED);
@@ -184,8 +188,8 @@ static int stopped(struct mg_world *wd, void *arg)
 	mg_os_dropper_close(&w.drop);
 	if (c)
 		mg_os_backed_close(c);
-	if (watched && w.ranges)
-		markers = true;
+	if (watched)
+		dropped_watched += w.bytes;
 	mg_os_je_foreach(drop_zero_one, &ps->dropped_meta);
 	ps->dropped_meta += mg_mark_release();
 	ps->live_page_bytes = w.live_pages * w.page;
