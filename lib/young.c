@@ -19,6 +19,12 @@
  * on a page of record g too: an older object is scanned where it meets the
  * record's pages, and nowhere else.  Roots other than the threads' stacks
  * and registers are read the same way (roots.c).
+ * A promotion rewrites the header's generation, with the world stopped:
+ * that write stores no pointer, and the page is re-armed unrecorded at the
+ * end of the collection (mg_young_rewrote), or every survivor's page
+ * would be read again by the next young collection.  The condemned objects
+ * met on the walk are listed (memgc's memory), and the sweep reads the
+ * list instead of walking the runs a second time.
  * A page the kernel writes (read(2)), a page purged and re-faulted, a
  * mapping or extent that appeared since the last scan: all are in the
  * record (watch.c says how).  Where the record cannot be trusted (the
@@ -96,18 +102,42 @@ bool mg_young_begin_locked(int gen)
 	return !no;
 }
 
-void mg_young_end_locked(int gen)
-{
-	mg_watch_consume_locked(gen);
-}
+/* ---- the heap's written pages ----
+ * One walk over the record's runs does both halves of what a young
+ * collection reads: the condemned objects (header in a run) are listed,
+ * in address order, for the sweep; the older objects' words inside the
+ * runs are scanned.  The list lives in memgc's memory and holds for the
+ * collection in progress only; where it could not grow, the sweep walks
+ * the runs again instead. */
 
-/* ---- the heap's written pages ---- */
+static void **list;                     /* the condemned objects, address order */
+static size_t nlist, list_cap;
+static int list_gen = -1;               /* the generation it is for; -1: none */
+
+static bool list_push(void *user)
+{
+	if (nlist == list_cap) {
+		size_t c = list_cap ? list_cap * 2 : 16384;
+		void **l = mg_os_map(c * sizeof *l);
+		if (!l)
+			return false;
+		if (list) {
+			memcpy(l, list, nlist * sizeof *l);
+			mg_os_unmap(list, list_cap * sizeof *l);
+		}
+		list = l;
+		list_cap = c;
+	}
+	list[nlist++] = user;
+	return true;
+}
 
 struct walk {
 	uintptr_t lo, hi;                /* the run */
-	void (*condemned)(void *user, void *arg);
+	void (*condemned)(void *user, void *arg);   /* NULL: list them */
 	void *arg;
 	bool older;                      /* scan the older objects' words in the run */
+	bool short_list;                 /* an object could not be listed */
 };
 
 static int visit(void *user, void *arg)
@@ -116,8 +146,12 @@ static int visit(void *user, void *arg)
 	uintptr_t u = (uintptr_t)user;
 	if (mg_mark_condemned(user)) {
 		/* its header's page is in the run: once per object */
-		if (k->condemned && u - MG_HDR >= k->lo && u - MG_HDR < k->hi)
-			k->condemned(user, k->arg);
+		if (u - MG_HDR >= k->lo && u - MG_HDR < k->hi) {
+			if (k->condemned)
+				k->condemned(user, k->arg);
+			else if (!k->short_list && !list_push(user))
+				k->short_list = true;
+		}
 	} else if (k->older) {
 		uint64_t size = mg_hdr_size(mg_hdr_of(user));
 		uintptr_t a = u > k->lo ? u : k->lo, b = u + size < k->hi ? u + size : k->hi;
@@ -144,37 +178,93 @@ static int heap_run(uintptr_t s, uintptr_t e, void *arg)
 	return 0;
 }
 
-/* The span of the condemned objects, header to end. */
+/* The span of the record's runs on the heap, [lo, hi): every condemned
+ * object's header lies in a run. */
 struct bounds {
 	uintptr_t lo, hi;
 };
 
-static void widen(void *user, void *arg)
+static int span_run(uintptr_t s, uintptr_t e, void *arg)
 {
 	struct bounds *b = arg;
-	uintptr_t u = (uintptr_t)user, e = u + mg_hdr_size(mg_hdr_of(user)) + 1;
-	if (u < b->lo)
-		b->lo = u;
-	if (e > b->hi)
-		b->hi = e;
+	uintptr_t top = heap_watched;
+	if (e <= mg_heap_base || s >= top)
+		return 0;
+	if (b->lo == UINTPTR_MAX)
+		b->lo = s > mg_heap_base ? s : mg_heap_base;
+	b->hi = e < top ? e : top;
+	return 0;
 }
 
 void mg_young_mark_older(int gen)
 {
-	/* first where the condemned objects are: no word outside can
+	/* First where the condemned objects can be: no word outside can
 	 * designate one, and most words of older memory point at older
-	 * objects (mg_mark_limit) */
+	 * objects (mg_mark_limit).  A condemned object's header lies in a
+	 * run, so its user pointer is at most the last run's end e, and the
+	 * object that reaches furthest past e is the one that holds e. */
 	struct bounds b = { UINTPTR_MAX, 0 };
-	mg_young_foreach_condemned(gen, widen, &b);
+	mg_watch_foreach_locked(gen, span_run, &b);
+	if (b.lo == UINTPTR_MAX) {
+		b.lo = b.hi = 0;
+	} else {
+		void *o = mg_index_find((void *)b.hi);
+		uintptr_t end = o ? (uintptr_t)o + mg_hdr_size(mg_hdr_of(o)) : b.hi;
+		b.hi = (end > b.hi ? end : b.hi) + 1;
+	}
 	mg_mark_limit(b.lo, b.hi);
+	nlist = 0;
 	struct walk k = { .older = true };
 	mg_watch_foreach_locked(gen, heap_run, &k);
+	list_gen = k.short_list ? -1 : gen;
 }
 
 void mg_young_foreach_condemned(int gen, void (*fn)(void *user, void *arg), void *arg)
 {
+	if (list_gen == gen) {
+		for (size_t i = 0; i < nlist; i++)
+			fn(list[i], arg);
+		return;
+	}
 	struct walk k = { .condemned = fn, .arg = arg };
 	mg_watch_foreach_locked(gen, heap_run, &k);
+}
+
+/* ---- the headers the sweep rewrote ----
+ * Runs of pages, nearby ones merged: a PAGEMAP_SCAN walks about a page a
+ * nanosecond and costs a system call, so a gap of up to REARM_GAP pages
+ * is cheaper walked than split.  Where the list is full, the last run
+ * grows to cover what follows. */
+
+#define REARM_GAP 512u                  /* pages */
+#define REARM_RUNS 1024u
+
+static struct mg_range rearm[REARM_RUNS];
+static size_t nrearm;
+
+void mg_young_rewrote(const void *user)
+{
+	uintptr_t p = ((uintptr_t)user - MG_HDR) & ~(uintptr_t)4095;
+	if (nrearm && p <= rearm[nrearm - 1].hi + (uintptr_t)REARM_GAP * 4096) {
+		if (p + 4096 > rearm[nrearm - 1].hi)
+			rearm[nrearm - 1].hi = p + 4096;
+		return;
+	}
+	if (nrearm == REARM_RUNS) {
+		rearm[nrearm - 1].hi = p + 4096;
+		return;
+	}
+	rearm[nrearm++] = (struct mg_range){ p, p + 4096 };
+}
+
+/* Records 0..gen emptied; the pages the sweep rewrote re-armed. */
+void mg_young_end_locked(int gen)
+{
+	list_gen = -1;
+	mg_watch_consume_locked(gen);
+	for (size_t i = 0; i < nrearm; i++)
+		mg_watch_rearm_locked((void *)rearm[i].lo, rearm[i].hi - rearm[i].lo);
+	nrearm = 0;
 }
 
 /* ---- what it says ---- */
