@@ -21,7 +21,8 @@
  *   6. the watch lock (watch.c)   7. the loader's (dl_iterate_phdr)
  *   8. the world lock (world.c)
  * purge.c's purge_lock is taken around a stop of the world, after
- * collect.c's lock when a collection purges.
+ * collect.c's lock when a collection purges, and before the watch lock,
+ * which the purge holds across its stop as a collection does.
  */
 #ifndef MG_INTERNAL_H
 #define MG_INTERNAL_H

@@ -120,6 +120,11 @@ static int stopped(struct mg_world *wd, void *arg)
 	w.npinned = mg_heap_pinned(w.pinned, MAX_PINNED);
 	mg_stats_sync_index();
 	mg_os_backed_open(&backed);
+	/* What the program wrote since the last scan into the records first:
+	 * the drops below write only pages that read as zeros (a page no live
+	 * object touches, or one of zeros), which no collection need read, so
+	 * they are re-armed unrecorded at the end (mg_watch_rearm_locked). */
+	mg_watch_update_locked();
 	mg_os_dropper_open(&w.drop);
 	ps->dropped_meta += mg_index_trim(&backed, w.npinned >= 0 ? walk_one : NULL, &w);
 	if (w.npinned >= 0) {
@@ -132,6 +137,7 @@ static int stopped(struct mg_world *wd, void *arg)
 	ps->dropped_meta += mg_mark_release();
 	ps->live_page_bytes = w.live_pages * w.page;
 	ps->madvise_calls = w.drop.calls;
+	mg_watch_rearm_locked(NULL, (size_t)1 << 47);
 	return 0;
 }
 
@@ -152,7 +158,9 @@ void mg_purge_run(struct mg_purge_stats *ps)
 	uint64_t t0 = mg_os_now_ns();
 	if (t0 >= retry_at) {
 		world.timeout_ms = STOP_TIMEOUT_MS;
+		mg_watch_lock();           /* before the stop, as collect.c takes it */
 		st.stopped = mg_world_run(&world, stopped, &st) == 0;
+		mg_watch_unlock();
 		if (st.stopped) {
 			backoff_ns = 0;
 		} else {
