@@ -371,6 +371,11 @@ struct mg_world;
 int mg_mark_begin(int gen, bool interior_pointers);
 /* After mg_mark_begin: every condemned object lies in [lo, hi). */
 void mg_mark_limit(uintptr_t lo, uintptr_t hi);
+/* After mg_mark_begin: every condemned object lies on pages whose bit is
+ * set in pages (one bit per 4 KiB page from mg_heap_base), so that a word
+ * pointing elsewhere is passed over without a lookup; NULL for none.  The
+ * caller keeps pages unchanged until the marking ends. */
+void mg_mark_limit_pages(const uint64_t *pages);
 bool mg_mark_condemned(const void *user);   /* live object a collection may find unreachable */
 bool mg_mark_test(const void *user);
 void mg_mark_clear(const void *user);

@@ -113,23 +113,67 @@ bool mg_young_begin_locked(int gen)
 static void **list;                     /* the condemned objects, address order */
 static size_t nlist, list_cap;
 static int list_gen = -1;               /* the generation it is for; -1: none */
+/* The older objects' parts in the runs, [lo, hi) each: scanned once the
+ * walk has found every condemned object (the page filter is whole). */
+static struct mg_range *olds;
+static size_t nolds, olds_cap;
+/* One bit per page of the region: a condemned object lies there (the
+ * marking's page filter, mg_mark_limit_pages); zero between collections
+ * but over [pages_lo, pages_hi). */
+static uint64_t *pages;
+static uintptr_t pages_lo, pages_hi;
+
+/* Appends x (size bytes) to the array at *a (n used of cap, doubling from
+ * first); false without memory. */
+static bool grow_push(void *a, size_t *n, size_t *cap, size_t first, const void *x, size_t size)
+{
+	char **arr = a;
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : first;
+		char *l = mg_os_map(c * size);
+		if (!l)
+			return false;
+		if (*arr) {
+			memcpy(l, *arr, *n * size);
+			mg_os_unmap(*arr, *cap * size);
+		}
+		*arr = l;
+		*cap = c;
+	}
+	memcpy(*arr + *n * size, x, size);
+	(*n)++;
+	return true;
+}
 
 static bool list_push(void *user)
 {
-	if (nlist == list_cap) {
-		size_t c = list_cap ? list_cap * 2 : 16384;
-		void **l = mg_os_map(c * sizeof *l);
-		if (!l)
-			return false;
-		if (list) {
-			memcpy(l, list, nlist * sizeof *l);
-			mg_os_unmap(list, list_cap * sizeof *l);
+	return grow_push(&list, &nlist, &list_cap, 16384, &user, sizeof user);
+}
+
+/* The pages of the condemned object at user, header to end, in pages. */
+static void pages_set(uintptr_t user)
+{
+	size_t p0 = (user - MG_HDR - mg_heap_base) >> 12;
+	size_t p1 = (user + mg_hdr_size(mg_hdr_of((void *)user)) - mg_heap_base) >> 12;
+	for (size_t p = p0; p <= p1; p++) {
+		if (!(p & 63) && p + 64 <= p1 + 1) {
+			pages[p >> 6] = ~UINT64_C(0);
+			p += 63;
+		} else {
+			pages[p >> 6] |= UINT64_C(1) << (p & 63);
 		}
-		list = l;
-		list_cap = c;
 	}
-	list[nlist++] = user;
-	return true;
+}
+
+/* Zeroes the page bits set by the last walk. */
+static void pages_clear(void)
+{
+	if (pages && pages_hi > pages_lo) {
+		size_t w0 = ((pages_lo - mg_heap_base) >> 12) >> 6;
+		size_t w1 = ((pages_hi - 1 - mg_heap_base) >> 12) >> 6;
+		memset(&pages[w0], 0, (w1 - w0 + 1) * sizeof *pages);
+	}
+	pages_lo = pages_hi = 0;
 }
 
 struct walk {
@@ -138,6 +182,7 @@ struct walk {
 	void *arg;
 	bool older;                      /* scan the older objects' words in the run */
 	bool short_list;                 /* an object could not be listed */
+	bool filter;                     /* pages is being set: queue the older parts */
 };
 
 static int visit(void *user, void *arg)
@@ -151,11 +196,16 @@ static int visit(void *user, void *arg)
 				k->condemned(user, k->arg);
 			else if (!k->short_list && !list_push(user))
 				k->short_list = true;
+			if (k->filter)
+				pages_set(u);
 		}
 	} else if (k->older) {
 		uint64_t size = mg_hdr_size(mg_hdr_of(user));
 		uintptr_t a = u > k->lo ? u : k->lo, b = u + size < k->hi ? u + size : k->hi;
-		if (a < b)
+		struct mg_range r = { a, b };
+		/* without room to queue it, scanned now: no page filter has
+		 * been given to the marking yet */
+		if (a < b && !(k->filter && grow_push(&olds, &nolds, &olds_cap, 16384, &r, sizeof r)))
 			mg_mark_range(a, b);
 	}
 	return 0;
@@ -213,10 +263,20 @@ void mg_young_mark_older(int gen)
 		b.hi = (end > b.hi ? end : b.hi) + 1;
 	}
 	mg_mark_limit(b.lo, b.hi);
-	nlist = 0;
-	struct walk k = { .older = true };
+	/* Then on which pages: most words of older memory that point into
+	 * [lo, hi) point at older objects among the condemned ones. */
+	if (!pages && b.hi > b.lo)
+		pages = mg_os_map((mg_heap_end - mg_heap_base) / 4096 / 8 + 8);
+	pages_lo = b.lo;
+	pages_hi = b.hi;
+	nlist = nolds = 0;
+	struct walk k = { .older = true, .filter = pages != NULL };
 	mg_watch_foreach_locked(gen, heap_run, &k);
 	list_gen = k.short_list ? -1 : gen;
+	if (k.filter)
+		mg_mark_limit_pages(pages);
+	for (size_t i = 0; i < nolds; i++)
+		mg_mark_range(olds[i].lo, olds[i].hi);
 }
 
 void mg_young_foreach_condemned(int gen, void (*fn)(void *user, void *arg), void *arg)
@@ -261,6 +321,7 @@ void mg_young_rewrote(const void *user)
 void mg_young_end_locked(int gen)
 {
 	list_gen = -1;
+	pages_clear();
 	mg_watch_consume_locked(gen);
 	for (size_t i = 0; i < nrearm; i++)
 		mg_watch_rearm_locked((void *)rearm[i].lo, rearm[i].hi - rearm[i].lo);
