@@ -110,6 +110,10 @@ bool mg_young_begin_locked(int gen)
  * collection in progress only; where it could not grow, the sweep walks
  * the runs again instead. */
 
+/* Entries of the lists kept resident between collections; beyond, their
+ * pages go back at the end of each (10^6 condemned objects list 8 MB). */
+#define KEEP_ENTRIES 16384u
+
 static void **list;                     /* the condemned objects, address order */
 static size_t nlist, list_cap;
 static int list_gen = -1;               /* the generation it is for; -1: none */
@@ -147,7 +151,7 @@ static bool grow_push(void *a, size_t *n, size_t *cap, size_t first, const void 
 
 static bool list_push(void *user)
 {
-	return grow_push(&list, &nlist, &list_cap, 16384, &user, sizeof user);
+	return grow_push(&list, &nlist, &list_cap, KEEP_ENTRIES, &user, sizeof user);
 }
 
 /* The pages of the condemned object at user, header to end, in pages. */
@@ -205,7 +209,7 @@ static int visit(void *user, void *arg)
 		struct mg_range r = { a, b };
 		/* without room to queue it, scanned now: no page filter has
 		 * been given to the marking yet */
-		if (a < b && !(k->filter && grow_push(&olds, &nolds, &olds_cap, 16384, &r, sizeof r)))
+		if (a < b && !(k->filter && grow_push(&olds, &nolds, &olds_cap, KEEP_ENTRIES, &r, sizeof r)))
 			mg_mark_range(a, b);
 	}
 	return 0;
@@ -322,6 +326,10 @@ void mg_young_end_locked(int gen)
 {
 	list_gen = -1;
 	pages_clear();
+	if (list_cap > KEEP_ENTRIES)
+		mg_os_purge(list, list_cap * sizeof *list);
+	if (olds_cap > KEEP_ENTRIES)
+		mg_os_purge(olds, olds_cap * sizeof *olds);
 	mg_watch_consume_locked(gen);
 	for (size_t i = 0; i < nrearm; i++)
 		mg_watch_rearm_locked((void *)rearm[i].lo, rearm[i].hi - rearm[i].lo);
