@@ -143,10 +143,12 @@ static int stopped(struct mg_world *wd, void *arg)
 
 /* A stop that fails (a thread blocks stop_signal: a sigwait() thread, a
  * debugger) costs its timeout: the purge gives up sooner than the
- * collector, and after a failure leaves the world alone for a while
+ * collector (300 ms: on a loaded machine a thread on its way out, every
+ * signal blocked, waited past 100 ms for a CPU), and after a failure
+ * leaves the world alone for a while
  * (BACKOFF_MIN_NS, doubling up to BACKOFF_MAX_NS on each failure).  Under
  * purge_lock. */
-#define STOP_TIMEOUT_MS 100
+#define STOP_TIMEOUT_MS 300
 #define BACKOFF_MIN_NS UINT64_C(1000000000)
 #define BACKOFF_MAX_NS UINT64_C(64000000000)
 static uint64_t backoff_ns, retry_at;
