@@ -6,7 +6,8 @@ trips, built and dropped in rounds over a working set that stays alive.
 Times itself (time.monotonic around the rounds, the imports excluded; and
 time.process_time, the process's CPU time, over the same span) and prints
 one line that run.sh parses:
-  python rounds=R elapsed_s=S proc_cpu_s=P maxrss_kb=K checksum=C
+  python rounds=R elapsed_s=S proc_cpu_s=P maxrss_kb=K minflt=F checksum=C
+(F: the minor page faults over the same span)
 Usage: alloc.py [rounds]
 """
 import json
@@ -31,13 +32,14 @@ def main():
     check = 0
     t0 = time.monotonic()
     c0 = time.process_time()
+    f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for r in range(rounds):
         check += one_round(r, keep)
     cpu = time.process_time() - c0
     el = time.monotonic() - t0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"python rounds={rounds} elapsed_s={el:.6f} proc_cpu_s={cpu:.6f} maxrss_kb={rss} "
-          f"checksum={check}")
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    print(f"python rounds={rounds} elapsed_s={el:.6f} proc_cpu_s={cpu:.6f} maxrss_kb={ru.ru_maxrss} "
+          f"minflt={ru.ru_minflt - f0} checksum={check}")
 
 
 main()

@@ -39,13 +39,26 @@
  * time: on a shared machine the wall time of a run mostly measures the other
  * programs.  It checks that memgc and LeakSanitizer each find exactly the L
  * leaked objects.  REPS (-r) is 3 below 10^7 objects and 1 from 10^7 up,
- * which keeps `make bench-collect` near 5 minutes on a 2-core machine.
+ * which keeps `make bench-collect` near 5 minutes on a 2-core machine.  The
+ * young rounds are at least 3 whatever REPS is (their median is issue 5's
+ * figure).  Then issue 5's bar: the young collection's CPU time at the
+ * largest heap of 10^7 objects or fewer against 10^5 objects (at most 2x),
+ * and at a heap of 4 GiB or more (under 5 ms).
+ *
+ * A heap size is an object count, or bytes with a K, M or G suffix (powers
+ * of 1024): "4G" is the number of objects whose memgc blocks fill 4 GiB
+ * (MEAN_BLOCK bytes each on average: the request, the 16-byte header, and
+ * jemalloc's size class), 26.3 million, so that memgc's populated heap is
+ * 4 GiB; the peers' heaps hold the same objects.  -t picks the tools
+ * (memgc alone at 4 GiB keeps a run near 3 minutes); -o watch=off gives
+ * the young collections without the write watch.
  *
  * Usage: collect [-N sizes] [-R runs] [-r reps] [-p pointer_percent]
- *                [-g window] [-L leaked] [-y young] [-o memgc_options]
+ *                [-g window] [-L leaked] [-y young] [-t tools] [-o memgc_options]
  * Environment: MEMGC_LIB (required), BENCH_LSAN, BENCH_LIBGC (the peers;
- * a missing one gets n/a), BENCH_SIZES and BENCH_RUNS (the defaults of -N
- * and -R), BENCH_STRICT=1 (exit 1 when a bar line says FAIL).
+ * a missing one gets n/a), BENCH_SIZES, BENCH_RUNS and BENCH_TOOLS (the
+ * defaults of -N, -R and -t), BENCH_STRICT=1 (exit 1 when a bar line says
+ * FAIL).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -79,6 +92,11 @@ extern int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
 #define MAXREPS 15
 #define MAXRUNS 15
 #define MAXSIZES 8
+#define YOUNG_REPS 3            /* young rounds at least */
+/* The mean memgc block of pick_size()'s sizes: 16-256 bytes in steps of
+ * 8, plus the header, rounded up to jemalloc's size classes (32, 48, ...,
+ * 128, 160, 192, 224, 256, 320): 5056 bytes over the 31 sizes. */
+#define MEAN_BLOCK (5056.0 / 31)
 
 enum tool { MEMGC, LSAN, BOEHM, NTOOLS };
 static const char *const tool_name[NTOOLS] = { "memgc", "lsan", "boehm" };
@@ -389,18 +407,19 @@ static int worker(void)
 	struct sample full[MAXREPS], young[MAXREPS];
 	if (reps == 0)
 		reps = nobj >= 10000000 ? 1 : 3;
+	int yreps = reps > YOUNG_REPS ? reps : YOUNG_REPS;
 	for (int i = 0; i < reps; i++)
 		full[i] = timed(2);
 	printf("collect tool=%s n=%ld heap_mb=%.1f build_s=%.3f", tool_name[tool], nobj,
 	       (double)bytes * 1e-6, build_s);
 	print_samples("full", full, reps);
 	if (tool == MEMGC) {
-		for (int i = 0; i < reps; i++) {
+		for (int i = 0; i < yreps; i++) {
 			young_round(i);
 			scrub();
 			young[i] = timed(0);
 		}
-		print_samples("young", young, reps);
+		print_samples("young", young, yreps);
 		struct memgc_gc_stats st[3];
 		memgc_get_stats(st);
 		printf(" g2_total_ns=%" PRIu64, st[2].total_ns);
@@ -673,12 +692,37 @@ static long arg_long(const char *s, long lo, long hi, const char *what)
 	return v;
 }
 
+/* A heap size: an object count, or bytes with a K, M or G suffix (the
+ * objects whose memgc blocks fill that many); label gets its name. */
+static long heap_size(const char *s, char *label, size_t n)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	int shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : -1;
+	if (shift < 0 || end[1] || errno || v <= 0) {
+		long k = arg_long(s, CHAINS, 100000000, "heap size (objects, or bytes with K, M or G)");
+		pow10_name(k, label, n);
+		return k;
+	}
+	double objs = v * (double)(1L << shift) / MEAN_BLOCK;
+	if (objs < CHAINS || objs > 100000000) {
+		fprintf(stderr, "collect: bad heap size '%s' (accepted: %d..100000000 objects, "
+			"or bytes with K, M or G for %.0f..%.0f MiB)\n", s, CHAINS,
+			CHAINS * MEAN_BLOCK / 1048576, 1e8 * MEAN_BLOCK / 1048576);
+		exit(2);
+	}
+	snprintf(label, n, "%g %ciB", v, *end);
+	return (long)objs;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: collect [-N sizes] [-R runs] [-r reps] [-p pointer_percent] "
-			"[-L leaked] [-y young] [-o memgc_options]\n"
+			"[-L leaked] [-y young] [-t tools] [-o memgc_options]\n"
+			"       (sizes: object counts, or bytes with K, M or G; tools: memgc,lsan,boehm)\n"
 			"       (MEMGC_LIB=path/libmemgc.so; BENCH_LSAN, BENCH_LIBGC, BENCH_SIZES, "
-			"BENCH_RUNS, BENCH_STRICT)\n");
+			"BENCH_RUNS, BENCH_TOOLS, BENCH_STRICT)\n");
 	exit(2);
 }
 
@@ -687,12 +731,14 @@ int main(int argc, char **argv)
 	const char *wtool = NULL;
 	const char *sizes_arg = getenv("BENCH_SIZES");
 	const char *runs_env = getenv("BENCH_RUNS");
+	const char *tools_arg = getenv("BENCH_TOOLS");
+	char label[32];
 	int runs = runs_env && *runs_env ? (int)arg_long(runs_env, 1, MAXRUNS, "BENCH_RUNS") : 3;
 	int c;
-	while ((c = getopt(argc, argv, "w:n:N:R:r:p:g:L:y:o:")) != -1) {
+	while ((c = getopt(argc, argv, "w:n:N:R:r:p:g:L:y:t:o:")) != -1) {
 		switch (c) {
 		case 'w': wtool = optarg; break;
-		case 'n': nobj = arg_long(optarg, 1, 1L << 30, "object count"); break;
+		case 'n': nobj = heap_size(optarg, label, sizeof label); break;
 		case 'N': sizes_arg = optarg; break;
 		case 'R': runs = (int)arg_long(optarg, 1, MAXRUNS, "run count"); break;
 		case 'r': reps = (int)arg_long(optarg, 1, MAXREPS, "collections per run"); break;
@@ -700,6 +746,7 @@ int main(int argc, char **argv)
 		case 'g': window = arg_long(optarg, 0, 1L << 30, "pointer window"); break;
 		case 'L': nleaked = arg_long(optarg, 0, 1L << 24, "leaked object count"); break;
 		case 'y': nyoung = arg_long(optarg, 1, 1L << 24, "young object count"); break;
+		case 't': tools_arg = optarg; break;
 		case 'o': memgc_extra = optarg; break;
 		default: usage();
 		}
@@ -719,6 +766,7 @@ int main(int argc, char **argv)
 
 	/* the driver */
 	long sizes[MAXSIZES];
+	char names[MAXSIZES][32];
 	int nsizes = 0;
 	char *list = strdup(sizes_arg && *sizes_arg ? sizes_arg : "100000 1000000 10000000");
 	for (char *s = strtok(list, " ,"); s; s = strtok(NULL, " ,")) {
@@ -726,7 +774,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "collect: at most %d sizes\n", MAXSIZES);
 			return 2;
 		}
-		sizes[nsizes++] = arg_long(s, CHAINS, 100000000, "heap size (objects)");
+		sizes[nsizes] = heap_size(s, names[nsizes], sizeof names[0]);
+		nsizes++;
 	}
 	free(list);
 	peer_path[MEMGC] = getenv("MEMGC_LIB");
@@ -740,9 +789,30 @@ int main(int argc, char **argv)
 		fprintf(stderr, "collect: set MEMGC_LIB to the built libmemgc.so (make bench-collect does)\n");
 		return 2;
 	}
-	bool have[NTOOLS];
+	bool have[NTOOLS], want[NTOOLS] = { true, true, true };
+	if (tools_arg && *tools_arg) {
+		char *tl = strdup(tools_arg);
+		memset(want, 0, sizeof want);
+		for (char *s = strtok(tl, " ,"); s; s = strtok(NULL, " ,")) {
+			int t = 0;
+			while (t < NTOOLS && strcmp(s, tool_name[t]))
+				t++;
+			if (t == NTOOLS) {
+				fprintf(stderr, "collect: bad tool '%s' in -t (accepted: memgc, lsan, boehm)\n", s);
+				return 2;
+			}
+			want[t] = true;
+		}
+		free(tl);
+		if (!want[MEMGC]) {
+			fprintf(stderr, "collect: -t must name memgc (the others are measured against it)\n");
+			return 2;
+		}
+	}
 	for (int t = 0; t < NTOOLS; t++) {
-		have[t] = access(peer_path[t], R_OK) == 0;
+		have[t] = want[t] && access(peer_path[t], R_OK) == 0;
+		if (!want[t])
+			continue;
 		if (!have[t])
 			fprintf(stderr, "collect: %s (%s) not found, its column is n/a\n", tool_name[t],
 				peer_path[t]);
@@ -793,10 +863,12 @@ int main(int argc, char **argv)
 			}
 		if (isatty(2))
 			fprintf(stderr, "\r%60s\r", "");
-		char nm[32];
-		pow10_name(sizes[si], nm, sizeof nm);
-		printf("\n== %s objects, %.0f MB (median of %d runs) ==\n", nm,
-		       MED(si, MEMGC, runs, heap_mb), runs);
+		if (strchr(names[si], 'B'))
+			printf("\n== %s, %ld objects, %.0f MB requested (median of %d runs) ==\n",
+			       names[si], sizes[si], MED(si, MEMGC, runs, heap_mb), runs);
+		else
+			printf("\n== %s objects, %.0f MB (median of %d runs) ==\n", names[si],
+			       MED(si, MEMGC, runs, heap_mb), runs);
 		printf("%-8s %8s %9s %9s %9s %9s %10s %8s %8s %7s\n", "tool", "build s", "wall ms",
 		       "CPU ms", "pause ms", "total ms", "scanned MB", "GB/s CPU", "GB/s pau", "RSS MB");
 		for (int t = 0; t <= NTOOLS; t++) {
@@ -861,10 +933,10 @@ int main(int argc, char **argv)
 
 	printf("\nThe bar (issue 3; this run):\n");
 	for (int si = 0; si < nsizes; si++) {
-		char nm[32], what[128];
-		pow10_name(sizes[si], nm, sizeof nm);
+		char what[128];
 		double c = MED(si, MEMGC, runs, full.cpu_ms), s = MED(si, MEMGC, runs, full.scanned_mb);
-		snprintf(what, sizeof what, "full collection marks, %s objects (per CPU second)", nm);
+		snprintf(what, sizeof what, "full collection marks, %s%s (per CPU second)", names[si],
+			 strchr(names[si], 'B') ? "" : " objects");
 		bar(what, c > 0 && s >= 0 ? s / c : -1, 1.0, true, " GB/s");
 	}
 	for (int si = 0; si < nsizes; si++) {
@@ -877,6 +949,29 @@ int main(int argc, char **argv)
 		m = MED(si, MEMGC, runs, leak_ms);
 		bar("exit leak check / LSan check, 10^7 objects, wall", m >= 0 && l > 0 ? m / l : -1, 1.0,
 		    false, "x");
+	}
+	/* issue 5: young collections flat as the heap grows, and cheap at 4 GiB */
+	printf("\nThe bar (issue 5; this run, young collections%s%s):\n", *memgc_extra ? ", " : "",
+	       memgc_extra);
+	int small = -1, big = -1;
+	for (int si = 0; si < nsizes; si++) {
+		if (sizes[si] == 100000)
+			small = si;
+		if (sizes[si] <= 10000000 && sizes[si] > 100000 && (big < 0 || sizes[si] > sizes[big]))
+			big = si;
+	}
+	if (small >= 0 && big >= 0) {
+		char what[128];
+		double a = MED(small, MEMGC, runs, young.cpu_ms), b = MED(big, MEMGC, runs, young.cpu_ms);
+		snprintf(what, sizeof what, "young collection, %s / 10^5 objects, CPU", names[big]);
+		bar(what, a > 0 && b >= 0 ? b / a : -1, 2.0, false, "x");
+	}
+	for (int si = 0; si < nsizes; si++) {
+		if ((double)sizes[si] * MEAN_BLOCK < 4.0 * (1L << 30) * 0.999)
+			continue;
+		char what[128];
+		snprintf(what, sizeof what, "young collection, %s heap, CPU", names[si]);
+		bar(what, MED(si, MEMGC, runs, young.cpu_ms), 5.0, false, " ms");
 	}
 	char path[600];
 	snprintf(path, sizeof path, "%s/out", tmpdir);

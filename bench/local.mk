@@ -50,7 +50,17 @@ bench_collect_LDADD = -ldl
 bench-collect: all bench/collect$(EXEEXT)
 	MEMGC_LIB='$(abs_top_builddir)/.libs/libmemgc.so' \
 	./bench/collect$(EXEEXT) $(BENCH_COLLECT_FLAGS)
-.PHONY: bench-collect
+
+# Issue 5's young collections against heap size, up to a 4 GiB heap (memgc
+# alone: one worker at a time, about 4.5 GiB of RSS at the largest), with
+# the write watch and without; BENCH_YOUNG_SIZES overrides the sizes.
+BENCH_YOUNG_SIZES = 100000 1000000 10000000 4G
+bench-young: all bench/collect$(EXEEXT)
+	MEMGC_LIB='$(abs_top_builddir)/.libs/libmemgc.so' \
+	./bench/collect$(EXEEXT) -t memgc -N '$(BENCH_YOUNG_SIZES)' $(BENCH_COLLECT_FLAGS)
+	MEMGC_LIB='$(abs_top_builddir)/.libs/libmemgc.so' \
+	./bench/collect$(EXEEXT) -t memgc -N '$(BENCH_YOUNG_SIZES)' -o watch=off $(BENCH_COLLECT_FLAGS)
+.PHONY: bench-collect bench-young
 
 # The kernel write watch (lib/watch.c): the write fault and the scan's cost.
 EXTRA_PROGRAMS += bench/watch

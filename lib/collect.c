@@ -139,6 +139,7 @@ static void sweep_one(void *user, void *arg)
 	}
 	if (up != gen) {
 		mg_hdr_set_gen(user, up);
+		mg_young_rewrote(user);
 		p->promoted2 += up == 2;
 	}
 	p->gen2_after += up == 2;

@@ -977,12 +977,11 @@ int mg_heap_free_general(struct mg_thread *t, void *p, void *caller)
 		bad_pointer("free", p, caller);
 		return -1;
 	}
-	bool old = mg_hdr_gen(mg_hdr_of(p)) != 0;
 	clear_live(p);
 	struct block b = block_of(p);
 	if (!t)
 		t = mg_stats_get();
-	mg_stats_free(t, b.n, b.usable, old);
+	mg_stats_free(t, b.n, b.usable);
 	mg_je_sdallocx(b.base, b.req, flags_for(t, b.req) | align_flags(b.lg));
 	return 0;
 }

@@ -109,10 +109,9 @@ static MG_ALWAYS_INLINE void *mg_heap_alloc_inline(struct mg_thread *t, size_t n
 }
 
 /* The inline part of mg_heap_free: frees p and returns true if p is a
- * small live object of generation 0 with an intact header and t (the
- * calling thread's block, or NULL if it has none yet) is bound to its
- * arena; returns false, having touched nothing, for everything else (an
- * object that survived a collection is counted apart: the general path).
+ * small live object with an intact header and t (the calling thread's
+ * block, or NULL if it has none yet) is bound to its arena; returns false,
+ * having touched nothing, for everything else.
  * errno is kept without a save: freeing into an object arena reaches the
  * kernel only through memgc's extent hooks, whose os.c calls keep errno,
  * and through glibc's lock wrappers, which never set it. */
@@ -122,16 +121,16 @@ static MG_ALWAYS_INLINE bool mg_heap_free_small(struct mg_thread *t, void *p)
 		return false;
 	struct mg_hdr *h = mg_hdr_of(p);
 	uint64_t info = h->info, tag = h->tag;
-	/* LIVE set, gen 0, lg_al 0 and 1 <= size <= t->small_max, at once */
+	/* LIVE set, lg_al 0 and 1 <= size <= t->small_max, at once, whatever
+	 * the generation */
 	const uint64_t live = (uint64_t)MG_FLAG_LIVE << MG_HDR_FLAGS_SHIFT;
-	uint64_t x = info & (live | (live - 1));
+	uint64_t x = info & ((live | (live - 1)) & ~(UINT64_C(3) << MG_HDR_GEN_SHIFT));
 	if (MG_UNLIKELY(x - live - 1 >= t->small_max || !mg_hdr_valid_words(p, info, tag)))
 		return false;
 	h->info = info & ~live;
 	size_t n = info & MG_HEAP_SMALL_MAX;
 	char *base = (char *)p - MG_HDR;
-	if (MG_UNLIKELY(mg_stats_free_owned(t, n, mg_heap_small_usable[(n + MG_HDR + 15) >> 4],
-					     false)))
+	if (MG_UNLIKELY(mg_stats_free_owned(t, n, mg_heap_small_usable[(n + MG_HDR + 15) >> 4])))
 		mg_heap_catch_up_free(t, base);
 	else
 		mg_heap_dalloc_small(base);

@@ -21,7 +21,8 @@
  *   6. the watch lock (watch.c)   7. the loader's (dl_iterate_phdr)
  *   8. the world lock (world.c)
  * purge.c's purge_lock is taken around a stop of the world, after
- * collect.c's lock when a collection purges.
+ * collect.c's lock when a collection purges, and before the watch lock,
+ * which the purge holds across its stop as a collection does.
  */
 #ifndef MG_INTERNAL_H
 #define MG_INTERNAL_H
@@ -392,6 +393,11 @@ struct mg_world;
 int mg_mark_begin(int gen, bool interior_pointers);
 /* After mg_mark_begin: every condemned object lies in [lo, hi). */
 void mg_mark_limit(uintptr_t lo, uintptr_t hi);
+/* After mg_mark_begin: every condemned object lies on pages whose bit is
+ * set in pages (one bit per 4 KiB page from mg_heap_base), so that a word
+ * pointing elsewhere is passed over without a lookup; NULL for none.  The
+ * caller keeps pages unchanged until the marking ends. */
+void mg_mark_limit_pages(const uint64_t *pages);
 bool mg_mark_condemned(const void *user);   /* live object a collection may find unreachable */
 bool mg_mark_test(const void *user);
 void mg_mark_clear(const void *user);
@@ -439,11 +445,16 @@ void mg_roots_fork_child(void);
  * record gen, false for a full read (always for gen 2). */
 bool mg_young_begin_locked(int gen);
 void mg_young_end_locked(int gen);     /* records 0..gen emptied */
-/* Scans the older objects' words on the heap's pages of record gen. */
+/* Scans the older objects' words on the heap's pages of record gen, and
+ * lists the objects condemned (for mg_young_foreach_condemned). */
 void mg_young_mark_older(int gen);
 /* Calls fn for every object condemned by a collection of gen (each once,
  * in address order): those whose header lies on a page of record gen. */
 void mg_young_foreach_condemned(int gen, void (*fn)(void *user, void *arg), void *arg);
+/* The sweep rewrote user's header (its generation), the world stopped:
+ * mg_young_end_locked re-arms the page, so that the next collection does
+ * not read it as written.  In address order. */
+void mg_young_rewrote(const void *user);
 /* "on", "on (verify)", or "off: <why>", as of the last collection. */
 const char *mg_young_why(void);
 /* Young collections of generation 0 and 1 made through the watch, and in
@@ -557,6 +568,7 @@ struct mg_watch_stats {
 	uint64_t late;               /* mappings found unregistered in a range, registered */
 	uint64_t unwatched;          /* pages counted written as they could not be armed */
 	uint64_t lost;               /* pages no record could take (no memory) */
+	uint64_t rearmed;            /* pages memgc's header rewrites wrote, re-armed unrecorded */
 	uint64_t record_pages[MG_WATCH_GENS];   /* pages in each record now */
 };
 /* Opens the watch unless watch=off: 0 when on; -1 when off, and
@@ -600,6 +612,10 @@ long mg_watch_update_locked(void);     /* mg_watch_scan_locked of every range */
 int mg_watch_foreach_locked(int gen, mg_watch_fn fn, void *arg);
 /* After a collection of generation gen: records 0..gen emptied. */
 void mg_watch_consume_locked(int gen);
+/* Re-arms the watched pages of [addr, addr + len) that were written since
+ * the last scan, without recording them: only for pages that nothing but
+ * memgc itself wrote since (the world stopped after a scan). */
+void mg_watch_rearm_locked(const void *addr, size_t len);
 void mg_watch_lock(void);
 void mg_watch_unlock(void);
 void mg_watch_stats(struct mg_watch_stats *st);

@@ -22,6 +22,8 @@
  * or second test, which mg_mark_range makes without branches, CHUNK words
  * at a time):
  *   1. outside [base + 16, bump): one subtraction and one compare;
+ *   1b. in a young collection, on a page where no condemned object lies
+ *      (young.c's page bits, mg_mark_limit_pages): one bitmap load;
  *   2. in the first granule of a marked object (the bit of its granule is
  *      set): one bitmap load.  No other object can hold that word (objects
  *      are disjoint, each behind a 16-byte header), so skipping it is exact,
@@ -84,6 +86,9 @@ static unsigned queue_next;     /* the oldest slot, and the next to fill */
 static bool overflowed, interior;
 static unsigned gen_max;
 static uintptr_t hbase, lo_cand, span;
+/* NULL, or one bit per page of the region: 0 where no condemned object
+ * lies (mg_mark_limit_pages). */
+static const uint64_t *page_ok;
 static uint64_t scanned, overflows;
 
 static inline size_t granule(const void *p)
@@ -134,6 +139,7 @@ int mg_mark_begin(int gen, bool interior_pointers)
 	scanned = 0;
 	lo_cand = mg_heap_base + MG_HDR;
 	span = __atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE) - lo_cand;
+	page_ok = NULL;
 	return 0;
 }
 
@@ -146,6 +152,18 @@ void mg_mark_limit(uintptr_t lo, uintptr_t hi)
 		b = hi;
 	lo_cand = a;
 	span = b > a ? b - a : 0;
+}
+
+void mg_mark_limit_pages(const uint64_t *pages)
+{
+	page_ok = pages;
+}
+
+/* v, a candidate word, may designate a condemned object. */
+static inline bool on_page_ok(uintptr_t v)
+{
+	size_t pg = (v - hbase) >> 12;
+	return !page_ok || ((page_ok[pg >> 6] >> (pg & 63)) & 1);
 }
 
 bool mg_mark_condemned(const void *user)
@@ -345,13 +363,13 @@ static unsigned flush_queue(void)
 
 void mg_mark_word(uintptr_t v)
 {
-	if (v - lo_cand < span)
+	if (v - lo_cand < span && on_page_ok(v))
 		look_up(v);
 }
 
 void mg_mark_word_interior(uintptr_t v)
 {
-	if (v - lo_cand < span && !marked_granule(granule((void *)v))) {
+	if (v - lo_cand < span && on_page_ok(v) && !marked_granule(granule((void *)v))) {
 		void *o = target(v, true);
 		if (o)
 			mark(o);
@@ -366,7 +384,7 @@ void mg_mark_range(uintptr_t lo, uintptr_t hi)
 	scanned += hi - lo;
 	const uintptr_t *w = (const uintptr_t *)lo, *end = (const uintptr_t *)(hi & ~(uintptr_t)7);
 	const uintptr_t base = lo_cand, n = span, hb = hbase;
-	const uint64_t *const b = bits;
+	const uint64_t *const b = bits, *const pk = page_ok;
 	uintptr_t cand[CHUNK];
 	while (w < end) {
 		const uintptr_t *stop = end - w > CHUNK ? w + CHUNK : end;
@@ -378,11 +396,22 @@ void mg_mark_range(uintptr_t lo, uintptr_t hi)
 			cand[k] = v;
 			k += v - base < n;
 		}
-		for (size_t i = 0; i < k; i++) {
-			uintptr_t v = cand[i];
-			size_t g = (v - hb) / MG_HDR;
-			cand[j] = v;
-			j += !((b[g >> 6] >> (g & 63)) & 1);
+		if (pk) {
+			/* test 2 and the page of a condemned object, for a young
+			 * collection: most candidates point at older objects */
+			for (size_t i = 0; i < k; i++) {
+				uintptr_t v = cand[i];
+				size_t g = (v - hb) / MG_HDR, pg = (v - hb) >> 12;
+				cand[j] = v;
+				j += (~(b[g >> 6] >> (g & 63)) & (pk[pg >> 6] >> (pg & 63))) & 1;
+			}
+		} else {
+			for (size_t i = 0; i < k; i++) {
+				uintptr_t v = cand[i];
+				size_t g = (v - hb) / MG_HDR;
+				cand[j] = v;
+				j += !((b[g >> 6] >> (g & 63)) & 1);
+			}
 		}
 		for (size_t i = 0; i < j; i++)
 			enqueue(cand[i]);

@@ -179,6 +179,11 @@ static int stopped(struct mg_world *wd, void *arg)
 	mg_stats_sync_index();
 	if (c)
 		mg_os_backed_open(c);
+	/* What the program wrote since the last scan into the records first:
+	 * the drops below write only pages that read as zeros (a page no live
+	 * object touches, or one of zeros), which no collection need read, so
+	 * they are re-armed unrecorded at the end (mg_watch_rearm_locked). */
+	mg_watch_update_locked();
 	mg_os_dropper_open(&w.drop);
 	ps->dropped_meta += mg_index_trim(c, w.npinned >= 0 ? walk_one : NULL, &w);
 	if (w.npinned >= 0) {
@@ -194,15 +199,18 @@ static int stopped(struct mg_world *wd, void *arg)
 	ps->dropped_meta += mg_mark_release();
 	ps->live_page_bytes = w.live_pages * w.page;
 	ps->madvise_calls = w.drop.calls;
+	mg_watch_rearm_locked(NULL, (size_t)1 << 47);
 	return 0;
 }
 
 /* A stop that fails (a thread blocks stop_signal: a sigwait() thread, a
  * debugger) costs its timeout: the purge gives up sooner than the
- * collector, and after a failure leaves the world alone for a while
+ * collector (300 ms: on a loaded machine a thread on its way out, every
+ * signal blocked, waited past 100 ms for a CPU), and after a failure
+ * leaves the world alone for a while
  * (BACKOFF_MIN_NS, doubling up to BACKOFF_MAX_NS on each failure).  Under
  * purge_lock. */
-#define STOP_TIMEOUT_MS 100
+#define STOP_TIMEOUT_MS 300
 #define BACKOFF_MIN_NS UINT64_C(1000000000)
 #define BACKOFF_MAX_NS UINT64_C(64000000000)
 static uint64_t backoff_ns, retry_at;
@@ -214,7 +222,9 @@ void mg_purge_run(struct mg_purge_stats *ps)
 	uint64_t t0 = mg_os_now_ns();
 	if (t0 >= retry_at) {
 		world.timeout_ms = STOP_TIMEOUT_MS;
+		mg_watch_lock();           /* before the stop, as collect.c takes it */
 		st.stopped = mg_world_run(&world, stopped, &st) == 0;
+		mg_watch_unlock();
 		if (st.stopped) {
 			backoff_ns = 0;
 		} else {

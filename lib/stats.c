@@ -5,14 +5,16 @@
  * published globals:
  *   live_*   == sum over blocks of their flushed deltas
  *   peak_*   >= every value live_* has had at a flush (exact for one thread)
- *   count[0] == allocations minus deallocations of generation-0 objects
- *              since the last collection, less the blocks' unpublished parts;
- *              read clamped at 0 (mg_stats_counts).  Freeing an object that
- *              survived a collection does not lower it (CPython's count[0]
- *              never goes below 0: a collection is not owed to the
- *              deallocation of objects it already looked at).  Not clamped
- *              at a flush: blocks publish out of order, and a free flushed
- *              before its allocation would be lost.
+ *   count[0] == allocations minus deallocations since the last
+ *              collection, as CPython counts them: every free lowers it,
+ *              whatever the object's generation, and never below 0.  The
+ *              blocks publish their net change every MG_FLUSH_OPS
+ *              operations, and that is where the floor applies (publish:
+ *              a net fall stops at 0, or where the last collection left
+ *              the value, if lower), so the count can run ahead of
+ *              CPython's by at most MG_FLUSH_OPS per thread.  Read as the
+ *              published value plus the blocks' unpublished parts,
+ *              clamped at 0 (mg_stats_counts).
  * Blocks are linked once and never unlinked, so readers walk the list
  * without a lock; threads_lock only guards taking and giving back a block.
  */
@@ -52,8 +54,26 @@ static void atomic_max(int64_t *p, int64_t v)
 		;
 }
 
-static void publish(int64_t objs, int64_t bytes, int64_t usable,
-		    int64_t max_objs, int64_t max_bytes, int64_t max_usable, int64_t count)
+/* count[0]'s part that block t has not published yet. */
+static int64_t count_pending(const struct mg_thread *t)
+{
+	return mg_stats_live(t).objs - __atomic_load_n(&t->base_objs, __ATOMIC_RELAXED);
+}
+
+/* The unpublished parts of count[0] in every block but self. */
+static int64_t count_pending_others(const struct mg_thread *self)
+{
+	int64_t pend = 0;
+	for (const struct mg_thread *t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE); t; t = t->next)
+		if (t != self && __atomic_load_n(&t->in_use, __ATOMIC_RELAXED))
+			pend += count_pending(t);
+	return pend;
+}
+
+/* Adds a block's deltas to the globals; self is the block (its own
+ * unpublished part is what this publishes). */
+static void publish(const struct mg_thread *self, int64_t objs, int64_t bytes, int64_t usable,
+		    int64_t max_objs, int64_t max_bytes, int64_t max_usable)
 {
 	int64_t o = __atomic_fetch_add(&g.live_objs, objs, __ATOMIC_RELAXED);
 	int64_t b = __atomic_fetch_add(&g.live_bytes, bytes, __ATOMIC_RELAXED);
@@ -61,8 +81,29 @@ static void publish(int64_t objs, int64_t bytes, int64_t usable,
 	atomic_max(&g.peak_objs, o + max_objs);
 	atomic_max(&g.peak_bytes, b + max_bytes);
 	atomic_max(&g.peak_usable, u + max_usable);
-	if (count) {
-		long c = __atomic_add_fetch(&g.count[0], (long)count, __ATOMIC_RELAXED);
+	if (objs) {
+		/* count[0] moves with the objects.  A fall stops where the
+		 * total (this value plus the other blocks' unpublished parts)
+		 * would go below 0: frees published before the allocations
+		 * they undo (another thread's, still pending) are not lost.
+		 * The walk over the blocks is made only at the floor. */
+		long cur = __atomic_load_n(&g.count[0], __ATOMIC_RELAXED), c, floor = 0;
+		bool walked = false;
+		for (;;) {
+			c = cur + (long)objs;
+			long lo = cur < floor ? cur : floor;   /* a free never raises it */
+			if (objs < 0 && c < lo) {
+				if (!walked) {
+					floor = -(long)count_pending_others(self);
+					walked = true;
+					continue;
+				}
+				c = lo;
+			}
+			if (__atomic_compare_exchange_n(&g.count[0], &cur, c, true,
+							__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+				break;
+		}
 		long t = __atomic_load_n(&g.threshold[0], __ATOMIC_RELAXED);
 		if (MG_UNLIKELY(c > t) && t > 0)
 			mg_collect_wake();
@@ -76,11 +117,9 @@ static void publish_pending(struct mg_thread *t)
 	if (t->shared)
 		return;
 	struct mg_stats_live l = mg_stats_live(t);
-	int64_t of = t->old_frees;
-	publish(l.objs - t->base_objs, l.bytes - t->base_bytes, l.usable - t->base_usable,
+	publish(t, l.objs - t->base_objs, l.bytes - t->base_bytes, l.usable - t->base_usable,
 		t->max_objs - t->base_objs, t->max_bytes - t->base_bytes,
-		t->max_usable - t->base_usable, (l.objs - t->base_objs) + (of - t->base_old_frees));
-	t->base_old_frees = of;
+		t->max_usable - t->base_usable);
 	t->base_objs = t->max_objs = l.objs;
 	t->base_bytes = t->max_bytes = l.bytes;
 	t->base_usable = t->max_usable = l.usable;
@@ -127,7 +166,7 @@ void mg_stats_sync_index(void)
 /* The shared block's counts change with atomics and go to the globals at
  * once; objs is +1 (allocation), -1 (free) or 0 (resize). */
 void mg_stats_shared_update(struct mg_thread *t, int64_t objs, int64_t bytes,
-			    int64_t usable, uint64_t in_bytes, int64_t count)
+			    int64_t usable, uint64_t in_bytes)
 {
 	if (objs > 0)
 		__atomic_add_fetch(&t->allocs, 1, __ATOMIC_RELAXED);
@@ -135,8 +174,8 @@ void mg_stats_shared_update(struct mg_thread *t, int64_t objs, int64_t bytes,
 	__atomic_sub_fetch(&t->room_objs, objs, __ATOMIC_RELAXED);     /* max_* stay 0 */
 	__atomic_sub_fetch(&t->room_bytes, bytes, __ATOMIC_RELAXED);
 	__atomic_sub_fetch(&t->room_usable, usable, __ATOMIC_RELAXED);
-	publish(objs, bytes, usable, objs > 0 ? objs : 0, bytes > 0 ? bytes : 0,
-		usable > 0 ? usable : 0, count);
+	publish(t, objs, bytes, usable, objs > 0 ? objs : 0, bytes > 0 ? bytes : 0,
+		usable > 0 ? usable : 0);
 }
 
 static void thread_exit(void *v)
@@ -228,24 +267,12 @@ void mg_stats_read(struct memgc_heap_stats *st)
 	st->sites = mg_sites_count();
 }
 
-/* count[0]'s part that block t has not published yet. */
-static int64_t count_pending(const struct mg_thread *t)
-{
-	return mg_stats_live(t).objs -
-	       __atomic_load_n(&t->base_objs, __ATOMIC_RELAXED) +
-	       __atomic_load_n(&t->old_frees, __ATOMIC_RELAXED) -
-	       __atomic_load_n(&t->base_old_frees, __ATOMIC_RELAXED);
-}
-
 void mg_stats_counts(long counts[3])
 {
 	struct mg_thread *self = mg_stats_tls;
 	if (self)
 		publish_pending(self);
-	int64_t c0 = __atomic_load_n(&g.count[0], __ATOMIC_RELAXED);
-	for (const struct mg_thread *t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE); t; t = t->next)
-		if (t->in_use)
-			c0 += count_pending(t);
+	int64_t c0 = __atomic_load_n(&g.count[0], __ATOMIC_RELAXED) + count_pending_others(NULL);
 	counts[0] = c0 < 0 ? 0 : (long)c0;
 	counts[1] = __atomic_load_n(&g.count[1], __ATOMIC_RELAXED);
 	counts[2] = __atomic_load_n(&g.count[2], __ATOMIC_RELAXED);
@@ -272,11 +299,7 @@ void mg_stats_collected(int gen)
 		__atomic_add_fetch(&g.count[gen + 1], 1, __ATOMIC_RELAXED);
 	for (int i = 1; i <= gen; i++)
 		__atomic_store_n(&g.count[i], 0, __ATOMIC_RELAXED);
-	int64_t pend = 0;
-	for (const struct mg_thread *t = __atomic_load_n(&threads, __ATOMIC_ACQUIRE); t; t = t->next)
-		if (t->in_use)
-			pend += count_pending(t);
-	__atomic_store_n(&g.count[0], (long)-pend, __ATOMIC_RELAXED);
+	__atomic_store_n(&g.count[0], (long)-count_pending_others(NULL), __ATOMIC_RELAXED);
 }
 
 /* The object of size bytes (usable) that this thread's block counted was

@@ -17,9 +17,9 @@
  *   live_objs - base_objs == the part not yet added to the globals
  *   room_objs >= 0, max_objs >= base_objs (the running maximum since the
  *                            last flush)
- *   old_frees             == frees of objects older than generation 0;
- *                            count[0]'s unpublished part is
- *                            (live_objs - base_objs) + (old_frees - base_old_frees)
+ *                            (and count[0]'s unpublished part: every
+ *                            allocation raises count[0], every free lowers
+ *                            it, whatever the object's generation)
  * and the same for bytes (bytes_in, room_bytes, ...) and usable bytes (no
  * total of usable bytes allocated is kept: nothing reports one).  The
  * shared block keeps max_* at 0 (room_* == -live).  Every MG_FLUSH_OPS
@@ -49,9 +49,6 @@ struct mg_thread {
 	uint32_t log_len;      /* entries in log[] (below) */
 	int64_t max_objs, max_bytes, max_usable;
 	int64_t base_objs, base_bytes, base_usable;
-	/* frees of objects that survived a collection: they do not lower
-	 * count[0] (stats.c), so count[0]'s delta is live + old frees */
-	int64_t old_frees, base_old_frees;
 	int shared;            /* a block several threads may use: atomics only */
 	unsigned arena;        /* this thread's object arena */
 	unsigned slot;         /* its slot (heap.c), fixed for the block */
@@ -98,7 +95,7 @@ static MG_ALWAYS_INLINE unsigned mg_stats_site_slot(uint64_t key)
 }
 struct mg_thread *mg_stats_attach(void);
 void mg_stats_shared_update(struct mg_thread *t, int64_t objs, int64_t bytes,
-			    int64_t usable, uint64_t in_bytes, int64_t count);
+			    int64_t usable, uint64_t in_bytes);
 
 static MG_ALWAYS_INLINE struct mg_thread *mg_stats_get(void)
 {
@@ -217,28 +214,24 @@ static MG_ALWAYS_INLINE bool mg_stats_alloc_owned(struct mg_thread *t, size_t by
 static MG_ALWAYS_INLINE void mg_stats_alloc(struct mg_thread *t, size_t bytes, size_t usable)
 {
 	if (MG_UNLIKELY(t->shared))
-		mg_stats_shared_update(t, 1, (int64_t)bytes, (int64_t)usable, bytes, 1);
+		mg_stats_shared_update(t, 1, (int64_t)bytes, (int64_t)usable, bytes);
 	else if (MG_UNLIKELY(mg_stats_alloc_owned(t, bytes, usable)))
 		mg_stats_catch_up(t);
 }
 
-/* old: the object survived a collection (its generation is not 0). */
-static MG_ALWAYS_INLINE bool mg_stats_free_owned(struct mg_thread *t, size_t bytes, size_t usable,
-						 bool old)
+static MG_ALWAYS_INLINE bool mg_stats_free_owned(struct mg_thread *t, size_t bytes, size_t usable)
 {
-	t->old_frees += old;
 	t->room_objs++;
 	t->room_bytes += (int64_t)bytes;
 	t->room_usable += (int64_t)usable;
 	return mg_stats_tick(t);
 }
 
-static MG_ALWAYS_INLINE void mg_stats_free(struct mg_thread *t, size_t bytes, size_t usable,
-					   bool old)
+static MG_ALWAYS_INLINE void mg_stats_free(struct mg_thread *t, size_t bytes, size_t usable)
 {
 	if (MG_UNLIKELY(t->shared))
-		mg_stats_shared_update(t, -1, -(int64_t)bytes, -(int64_t)usable, 0, old ? 0 : -1);
-	else if (MG_UNLIKELY(mg_stats_free_owned(t, bytes, usable, old)))
+		mg_stats_shared_update(t, -1, -(int64_t)bytes, -(int64_t)usable, 0);
+	else if (MG_UNLIKELY(mg_stats_free_owned(t, bytes, usable)))
 		mg_stats_catch_up(t);
 }
 
@@ -247,7 +240,7 @@ static MG_ALWAYS_INLINE void mg_stats_free(struct mg_thread *t, size_t bytes, si
 static MG_ALWAYS_INLINE void mg_stats_resize(struct mg_thread *t, size_t ob, size_t ou, size_t nb, size_t nu)
 {
 	if (MG_UNLIKELY(t->shared)) {
-		mg_stats_shared_update(t, 0, (int64_t)nb - (int64_t)ob, (int64_t)nu - (int64_t)ou, nb, 0);
+		mg_stats_shared_update(t, 0, (int64_t)nb - (int64_t)ob, (int64_t)nu - (int64_t)ou, nb);
 		return;
 	}
 	t->bytes_in += nb;

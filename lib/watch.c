@@ -35,6 +35,15 @@
  *  mapped file), and DMA into pages pinned before the re-arm (O_DIRECT,
  *  io_uring fixed buffers): scan such mappings in full.
  *
+ * memgc's own writes.  With the world stopped after a scan, memgc writes
+ * some watched pages itself: a collection's sweep rewrites the headers of
+ * the objects it promotes, the purge drops pages that read as zeros.  No
+ * pointer is stored by either, so mg_watch_rearm_locked() re-arms those
+ * pages without recording them: otherwise every survivor's page would be
+ * read again by the next young collection, and every page after a purge.
+ * A writer the stop does not stop (an io_uring worker, DMA) is not seen
+ * during a stop in any case.
+ *
  * Ranges registered behind our back.  A mapping created inside a watched
  * range after it was added (mmap over a hole, an mremap destination, every
  * mapping of a forked child) is not registered: PM_SCAN_CHECK_WPASYNC would
@@ -938,6 +947,38 @@ void mg_watch_consume_locked(int gen)
 		rec_empty(g);
 		w.lost[g] = false;
 	}
+}
+
+/* Where memgc rewrote headers with the world stopped (a promotion): the
+ * pages' writes carry no pointer, and recording them would make the next
+ * young collection read every survivor's page again.  A scan whose walk
+ * is refused (a mapping not registered) re-arms nothing: those pages stay
+ * written, which is only slower. */
+void mg_watch_rearm_locked(const void *addr, size_t len)
+{
+	uintptr_t s, z;
+	if (!held(__func__) || !ready() || !span(addr, len, &s, &z))
+		return;
+	int e = errno;
+	uint64_t t0 = mg_os_now_ns();
+	for (size_t i = table_find(s); i < w.n && w.ranges[i].start < z; i++) {
+		uintptr_t a = w.ranges[i].start > s ? w.ranges[i].start : s;
+		uintptr_t b = w.ranges[i].end < z ? w.ranges[i].end : z;
+		while (a < b) {
+			uintptr_t end;
+			long r = pagemap_scan(a, b, PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, 0,
+					      PAGE_IS_WRITTEN, w.vec, VEC_LEN, &end);
+			if (r < 0)
+				break;
+			for (long j = 0; j < r; j++)
+				w.st.rearmed += (w.vec[j].end - w.vec[j].start) >> PAGE_SHIFT;
+			if (end <= a || (size_t)r < VEC_LEN)
+				break;
+			a = end;
+		}
+	}
+	w.st.scan_ns += mg_os_now_ns() - t0;
+	errno = e;
 }
 
 void mg_watch_stats(struct mg_watch_stats *st)

@@ -19,6 +19,12 @@
  * on a page of record g too: an older object is scanned where it meets the
  * record's pages, and nowhere else.  Roots other than the threads' stacks
  * and registers are read the same way (roots.c).
+ * A promotion rewrites the header's generation, with the world stopped:
+ * that write stores no pointer, and the page is re-armed unrecorded at the
+ * end of the collection (mg_young_rewrote), or every survivor's page
+ * would be read again by the next young collection.  The condemned objects
+ * met on the walk are listed (memgc's memory), and the sweep reads the
+ * list instead of walking the runs a second time.
  * A page the kernel writes (read(2)), a page purged and re-faulted, a
  * mapping or extent that appeared since the last scan: all are in the
  * record (watch.c says how).  Where the record cannot be trusted (the
@@ -96,18 +102,91 @@ bool mg_young_begin_locked(int gen)
 	return !no;
 }
 
-void mg_young_end_locked(int gen)
+/* ---- the heap's written pages ----
+ * One walk over the record's runs does both halves of what a young
+ * collection reads: the condemned objects (header in a run) are listed,
+ * in address order, for the sweep; the older objects' words inside the
+ * runs are scanned.  The list lives in memgc's memory and holds for the
+ * collection in progress only; where it could not grow, the sweep walks
+ * the runs again instead. */
+
+/* Entries of the lists kept resident between collections; beyond, their
+ * pages go back at the end of each (10^6 condemned objects list 8 MB). */
+#define KEEP_ENTRIES 16384u
+
+static void **list;                     /* the condemned objects, address order */
+static size_t nlist, list_cap;
+static int list_gen = -1;               /* the generation it is for; -1: none */
+/* The older objects' parts in the runs, [lo, hi) each: scanned once the
+ * walk has found every condemned object (the page filter is whole). */
+static struct mg_range *olds;
+static size_t nolds, olds_cap;
+/* One bit per page of the region: a condemned object lies there (the
+ * marking's page filter, mg_mark_limit_pages); zero between collections
+ * but over [pages_lo, pages_hi). */
+static uint64_t *pages;
+static uintptr_t pages_lo, pages_hi;
+
+/* Appends x (size bytes) to the array at *a (n used of cap, doubling from
+ * first); false without memory. */
+static bool grow_push(void *a, size_t *n, size_t *cap, size_t first, const void *x, size_t size)
 {
-	mg_watch_consume_locked(gen);
+	char **arr = a;
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : first;
+		char *l = mg_os_map(c * size);
+		if (!l)
+			return false;
+		if (*arr) {
+			memcpy(l, *arr, *n * size);
+			mg_os_unmap(*arr, *cap * size);
+		}
+		*arr = l;
+		*cap = c;
+	}
+	memcpy(*arr + *n * size, x, size);
+	(*n)++;
+	return true;
 }
 
-/* ---- the heap's written pages ---- */
+static bool list_push(void *user)
+{
+	return grow_push(&list, &nlist, &list_cap, KEEP_ENTRIES, &user, sizeof user);
+}
+
+/* The pages of the condemned object at user, header to end, in pages. */
+static void pages_set(uintptr_t user)
+{
+	size_t p0 = (user - MG_HDR - mg_heap_base) >> 12;
+	size_t p1 = (user + mg_hdr_size(mg_hdr_of((void *)user)) - mg_heap_base) >> 12;
+	for (size_t p = p0; p <= p1; p++) {
+		if (!(p & 63) && p + 64 <= p1 + 1) {
+			pages[p >> 6] = ~UINT64_C(0);
+			p += 63;
+		} else {
+			pages[p >> 6] |= UINT64_C(1) << (p & 63);
+		}
+	}
+}
+
+/* Zeroes the page bits set by the last walk. */
+static void pages_clear(void)
+{
+	if (pages && pages_hi > pages_lo) {
+		size_t w0 = ((pages_lo - mg_heap_base) >> 12) >> 6;
+		size_t w1 = ((pages_hi - 1 - mg_heap_base) >> 12) >> 6;
+		memset(&pages[w0], 0, (w1 - w0 + 1) * sizeof *pages);
+	}
+	pages_lo = pages_hi = 0;
+}
 
 struct walk {
 	uintptr_t lo, hi;                /* the run */
-	void (*condemned)(void *user, void *arg);
+	void (*condemned)(void *user, void *arg);   /* NULL: list them */
 	void *arg;
 	bool older;                      /* scan the older objects' words in the run */
+	bool short_list;                 /* an object could not be listed */
+	bool filter;                     /* pages is being set: queue the older parts */
 };
 
 static int visit(void *user, void *arg)
@@ -116,12 +195,21 @@ static int visit(void *user, void *arg)
 	uintptr_t u = (uintptr_t)user;
 	if (mg_mark_condemned(user)) {
 		/* its header's page is in the run: once per object */
-		if (k->condemned && u - MG_HDR >= k->lo && u - MG_HDR < k->hi)
-			k->condemned(user, k->arg);
+		if (u - MG_HDR >= k->lo && u - MG_HDR < k->hi) {
+			if (k->condemned)
+				k->condemned(user, k->arg);
+			else if (!k->short_list && !list_push(user))
+				k->short_list = true;
+			if (k->filter)
+				pages_set(u);
+		}
 	} else if (k->older) {
 		uint64_t size = mg_hdr_size(mg_hdr_of(user));
 		uintptr_t a = u > k->lo ? u : k->lo, b = u + size < k->hi ? u + size : k->hi;
-		if (a < b)
+		struct mg_range r = { a, b };
+		/* without room to queue it, scanned now: no page filter has
+		 * been given to the marking yet */
+		if (a < b && !(k->filter && grow_push(&olds, &nolds, &olds_cap, KEEP_ENTRIES, &r, sizeof r)))
 			mg_mark_range(a, b);
 	}
 	return 0;
@@ -144,37 +232,108 @@ static int heap_run(uintptr_t s, uintptr_t e, void *arg)
 	return 0;
 }
 
-/* The span of the condemned objects, header to end. */
+/* The span of the record's runs on the heap, [lo, hi): every condemned
+ * object's header lies in a run. */
 struct bounds {
 	uintptr_t lo, hi;
 };
 
-static void widen(void *user, void *arg)
+static int span_run(uintptr_t s, uintptr_t e, void *arg)
 {
 	struct bounds *b = arg;
-	uintptr_t u = (uintptr_t)user, e = u + mg_hdr_size(mg_hdr_of(user)) + 1;
-	if (u < b->lo)
-		b->lo = u;
-	if (e > b->hi)
-		b->hi = e;
+	uintptr_t top = heap_watched;
+	if (e <= mg_heap_base || s >= top)
+		return 0;
+	if (b->lo == UINTPTR_MAX)
+		b->lo = s > mg_heap_base ? s : mg_heap_base;
+	b->hi = e < top ? e : top;
+	return 0;
 }
 
 void mg_young_mark_older(int gen)
 {
-	/* first where the condemned objects are: no word outside can
+	/* First where the condemned objects can be: no word outside can
 	 * designate one, and most words of older memory point at older
-	 * objects (mg_mark_limit) */
+	 * objects (mg_mark_limit).  A condemned object's header lies in a
+	 * run, so its user pointer is at most the last run's end e, and the
+	 * object that reaches furthest past e is the one that holds e. */
 	struct bounds b = { UINTPTR_MAX, 0 };
-	mg_young_foreach_condemned(gen, widen, &b);
+	mg_watch_foreach_locked(gen, span_run, &b);
+	if (b.lo == UINTPTR_MAX) {
+		b.lo = b.hi = 0;
+	} else {
+		void *o = mg_index_find((void *)b.hi);
+		uintptr_t end = o ? (uintptr_t)o + mg_hdr_size(mg_hdr_of(o)) : b.hi;
+		b.hi = (end > b.hi ? end : b.hi) + 1;
+	}
 	mg_mark_limit(b.lo, b.hi);
-	struct walk k = { .older = true };
+	/* Then on which pages: most words of older memory that point into
+	 * [lo, hi) point at older objects among the condemned ones. */
+	if (!pages && b.hi > b.lo)
+		pages = mg_os_map((mg_heap_end - mg_heap_base) / 4096 / 8 + 8);
+	pages_lo = b.lo;
+	pages_hi = b.hi;
+	nlist = nolds = 0;
+	struct walk k = { .older = true, .filter = pages != NULL };
 	mg_watch_foreach_locked(gen, heap_run, &k);
+	list_gen = k.short_list ? -1 : gen;
+	if (k.filter)
+		mg_mark_limit_pages(pages);
+	for (size_t i = 0; i < nolds; i++)
+		mg_mark_range(olds[i].lo, olds[i].hi);
 }
 
 void mg_young_foreach_condemned(int gen, void (*fn)(void *user, void *arg), void *arg)
 {
+	if (list_gen == gen) {
+		for (size_t i = 0; i < nlist; i++)
+			fn(list[i], arg);
+		return;
+	}
 	struct walk k = { .condemned = fn, .arg = arg };
 	mg_watch_foreach_locked(gen, heap_run, &k);
+}
+
+/* ---- the headers the sweep rewrote ----
+ * Runs of pages, nearby ones merged: a PAGEMAP_SCAN walks about a page a
+ * nanosecond and costs a system call, so a gap of up to REARM_GAP pages
+ * is cheaper walked than split.  Where the list is full, the last run
+ * grows to cover what follows. */
+
+#define REARM_GAP 512u                  /* pages */
+#define REARM_RUNS 1024u
+
+static struct mg_range rearm[REARM_RUNS];
+static size_t nrearm;
+
+void mg_young_rewrote(const void *user)
+{
+	uintptr_t p = ((uintptr_t)user - MG_HDR) & ~(uintptr_t)4095;
+	if (nrearm && p <= rearm[nrearm - 1].hi + (uintptr_t)REARM_GAP * 4096) {
+		if (p + 4096 > rearm[nrearm - 1].hi)
+			rearm[nrearm - 1].hi = p + 4096;
+		return;
+	}
+	if (nrearm == REARM_RUNS) {
+		rearm[nrearm - 1].hi = p + 4096;
+		return;
+	}
+	rearm[nrearm++] = (struct mg_range){ p, p + 4096 };
+}
+
+/* Records 0..gen emptied; the pages the sweep rewrote re-armed. */
+void mg_young_end_locked(int gen)
+{
+	list_gen = -1;
+	pages_clear();
+	if (list_cap > KEEP_ENTRIES)
+		mg_os_purge(list, list_cap * sizeof *list);
+	if (olds_cap > KEEP_ENTRIES)
+		mg_os_purge(olds, olds_cap * sizeof *olds);
+	mg_watch_consume_locked(gen);
+	for (size_t i = 0; i < nrearm; i++)
+		mg_watch_rearm_locked((void *)rearm[i].lo, rearm[i].hi - rearm[i].lo);
+	nrearm = 0;
 }
 
 /* ---- what it says ---- */

@@ -23,6 +23,7 @@
 #pragma weak memgc_version
 #pragma weak memgc_get_heap_stats
 #pragma weak memgc_get_count
+#pragma weak memgc_collect
 #pragma weak memgc_get_threshold
 #pragma weak memgc_set_threshold
 #pragma weak memgc_is_live
@@ -676,6 +677,29 @@ static void api_counts(void)
 	check("memgc_get_count: count[0] +10 after 10 mallocs, back after 10 frees",
 	      c1[0] - c0[0] == 10 && c2[0] == c0[0] && c0[1] >= 0 && c0[2] >= 0,
 	      "%ld -> %ld -> %ld", c0[0], c1[0], c2[0]);
+
+	/* CPython's rule after a collection: every free lowers count[0],
+	 * that of an object the collection saw too, and never below 0 */
+	void *old[200], *young[80];
+	for (int i = 0; i < 200; i++)
+		old[i] = hide(malloc(32));
+	memgc_collect(0);
+	memgc_get_count(c0);
+	for (int i = 0; i < 50; i++)
+		young[i] = hide(malloc(32));
+	memgc_get_count(c1);
+	for (int i = 0; i < 200; i++)
+		free(old[i]);
+	memgc_get_count(c2);
+	for (int i = 50; i < 80; i++)
+		young[i] = hide(malloc(32));
+	long c3[3];
+	memgc_get_count(c3);
+	check("memgc_get_count after a collection: 0, +50, 0 after 200 frees of survivors, +30",
+	      c0[0] == 0 && c1[0] == 50 && c2[0] == 0 && c3[0] == 30,
+	      "%ld -> %ld -> %ld -> %ld", c0[0], c1[0], c2[0], c3[0]);
+	for (int i = 0; i < 80; i++)
+		free(young[i]);
 	memgc_set_threshold(1000000, 10, 10);
 }
 

@@ -286,6 +286,37 @@ Test(watch, rearmed)
 	cr_assert_eq(scan(&p, m, 1000), 0);
 }
 
+/* memgc's own writes with the world stopped (a promotion's header): re-armed
+ * without a trace in the records; a page outside the range re-armed, or
+ * one written before the last scan, is still reported and recorded. */
+Test(watch, rearm_unrecorded)
+{
+	start();
+	char *m = watched(100);
+	m[2 * P] = 1;                    /* the program's write */
+	struct pages p;
+	cr_assert_eq(scan(&p, m, 100), 1);
+	m[2 * P] = 2;                    /* memgc's, after the scan */
+	m[10 * P] = 1;
+	m[11 * P] = 1;
+	m[40 * P] = 1;                   /* the program's again: not re-armed below */
+	uint64_t before = stats().rearmed;
+	mg_watch_lock();
+	mg_watch_rearm_locked(m + 2 * P, 10 * P);   /* pages 2..11 */
+	mg_watch_unlock();
+	cr_assert_eq(stats().rearmed - before, 3, "pages 2, 10 and 11 re-armed");
+	cr_assert_eq(scan(&p, m, 100), 1);
+	expect(&p, (int[]){ 40 }, 1, "only the page outside");
+	for (int g = 0; g < 3; g++) {
+		record(&p, g, m, 100);
+		expect(&p, (int[]){ 2, 40 }, 2, "the records");
+	}
+	m[10 * P] = 2;                   /* armed again, so reported again */
+	cr_assert_eq(scan(&p, m, 100), 1);
+	expect(&p, (int[]){ 10 }, 1, "a re-armed page written again");
+	cr_assert_eq(mg_watch_check(), 0);
+}
+
 Test(watch, first_scan_of_a_range_counts_it_written)
 {
 	start();
