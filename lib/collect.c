@@ -295,6 +295,7 @@ static int stopped(struct mg_world *w, void *arg)
 	} else {
 		mark_full(w, p);
 		nunr = 0;
+		mg_young_open_heap_locked();
 		mg_index_sweep_foreach(sweep_one, p);
 		p->full = true;
 		if (p->verify)

@@ -455,6 +455,11 @@ void mg_young_foreach_condemned(int gen, void (*fn)(void *user, void *arg), void
  * mg_young_end_locked re-arms the page, so that the next collection does
  * not read it as written.  In address order. */
 void mg_young_rewrote(const void *user);
+/* Before a sweep that rewrites most survivors' headers (a full one): lifts
+ * the protection of the whole watched heap in one call, and
+ * mg_young_end_locked re-arms all of it (mg_young_rewrote records nothing
+ * meanwhile).  Nothing happens where the watch is off or refuses. */
+void mg_young_open_heap_locked(void);
 /* "on", "on (verify)", or "off: <why>", as of the last collection. */
 const char *mg_young_why(void);
 /* Young collections of generation 0 and 1 made through the watch, and in
@@ -616,6 +621,12 @@ void mg_watch_consume_locked(int gen);
  * the last scan, without recording them: only for pages that nothing but
  * memgc itself wrote since (the world stopped after a scan). */
 void mg_watch_rearm_locked(const void *addr, size_t len);
+/* Lifts the write protection of the watched pages of [addr, addr + len)
+ * in one call, for memgc's own writes to many of them with the world
+ * stopped after a scan (a fault each otherwise); the caller re-arms them
+ * with mg_watch_rearm_locked before the world runs.  Returns 0, or -1 when
+ * nothing was lifted (the watch off, or the kernel refused). */
+int mg_watch_open_locked(const void *addr, size_t len);
 void mg_watch_lock(void);
 void mg_watch_unlock(void);
 void mg_watch_stats(struct mg_watch_stats *st);

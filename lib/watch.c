@@ -981,6 +981,26 @@ void mg_watch_rearm_locked(const void *addr, size_t len)
 	errno = e;
 }
 
+int mg_watch_open_locked(const void *addr, size_t len)
+{
+	uintptr_t s, z;
+	if (!held(__func__) || !ready() || !span(addr, len, &s, &z))
+		return -1;
+	int e = errno, rc = 0;
+	uint64_t t0 = mg_os_now_ns();
+	for (size_t i = table_find(s); i < w.n && w.ranges[i].start < z; i++) {
+		uintptr_t a = w.ranges[i].start > s ? w.ranges[i].start : s;
+		uintptr_t b = w.ranges[i].end < z ? w.ranges[i].end : z;
+		/* mode 0: protection lifted, nobody to wake (async mode) */
+		struct uffdio_writeprotect wp = { .range = { a, b - a }, .mode = 0 };
+		if (a < b && ioctl(w.uffd, UFFDIO_WRITEPROTECT, &wp))
+			rc = -1;
+	}
+	w.st.scan_ns += mg_os_now_ns() - t0;
+	errno = e;
+	return rc;
+}
+
 void mg_watch_stats(struct mg_watch_stats *st)
 {
 	mg_watch_lock();

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -314,6 +315,56 @@ Test(watch, rearm_unrecorded)
 	m[10 * P] = 2;                   /* armed again, so reported again */
 	cr_assert_eq(scan(&p, m, 100), 1);
 	expect(&p, (int[]){ 10 }, 1, "a re-armed page written again");
+	cr_assert_eq(mg_watch_check(), 0);
+}
+
+static long minor_faults(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_minflt;
+}
+
+/* A full collection's sweep (memgc writing most pages with the world
+ * stopped): the protection lifted in one call, the writes take no fault,
+ * and the re-arm leaves no trace, while the program's writes before and
+ * after are reported as ever. */
+Test(watch, open_writes_without_faults_then_rearm)
+{
+	start();
+	char *m = watched(100);
+	for (int i = 0; i < 100; i++)
+		m[i * P] = 1;                /* populated */
+	struct pages p;
+	scan(&p, m, 100);
+	consume(2);
+	m[5 * P] = 2;                    /* the program's */
+	cr_assert_eq(scan(&p, m, 100), 1);
+	long f0 = minor_faults();
+	for (int i = 20; i < 60; i++)    /* armed: a write fault each */
+		m[i * P] = 2;
+	long armed = minor_faults() - f0;
+	mg_watch_lock();
+	mg_watch_rearm_locked(m + 20 * P, 40 * P);
+	cr_assert_eq(mg_watch_open_locked(m + 20 * P, 40 * P), 0);
+	mg_watch_unlock();
+	f0 = minor_faults();
+	for (int i = 20; i < 60; i++)    /* lifted: none */
+		m[i * P] = 3;
+	long open = minor_faults() - f0;
+	cr_assert_geq(armed, 40, "%ld faults writing 40 armed pages", armed);
+	cr_assert_eq(open, 0, "%ld faults writing 40 pages with the protection lifted", open);
+	mg_watch_lock();
+	mg_watch_rearm_locked(m + 20 * P, 40 * P);
+	mg_watch_unlock();
+	m[70 * P] = 2;                   /* the program's again */
+	cr_assert_eq(scan(&p, m, 100), 1);
+	expect(&p, (int[]){ 70 }, 1, "only the program's write after the re-arm");
+	record(&p, 0, m, 100);
+	expect(&p, (int[]){ 5, 70 }, 2, "the record: the program's writes only");
+	m[30 * P] = 4;                   /* armed again */
+	cr_assert_eq(scan(&p, m, 100), 1);
+	expect(&p, (int[]){ 30 }, 1, "a re-armed page written again");
 	cr_assert_eq(mg_watch_check(), 0);
 }
 
