@@ -10,8 +10,9 @@
  *              whatever the object's generation, and never below 0.  The
  *              blocks publish their net change every MG_FLUSH_OPS
  *              operations, and that is where the floor applies (publish:
- *              a net fall stops at 0, or where the last collection left
- *              the value, if lower), so the count can run ahead of
+ *              a net fall stops where the published value plus the other
+ *              blocks' unpublished parts reaches 0; at 0 past
+ *              FLOOR_WALK_MAX blocks), so the count can run ahead of
  *              CPython's by at most MG_FLUSH_OPS per thread.  Read as the
  *              published value plus the blocks' unpublished parts,
  *              clamped at 0 (mg_stats_counts).
@@ -30,6 +31,14 @@ MG_TLS struct mg_thread *mg_stats_tls;
 
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mg_thread *threads;        /* every block ever made */
+static unsigned blocks_in_use;           /* those with in_use set */
+
+/* The most blocks publish() walks for count[0]'s floor: past that, a walk
+ * at every net fall would cost each thread some cache misses per block
+ * every MG_FLUSH_OPS operations, and the floor is 0 instead (frees another
+ * thread published before the allocations they undo may be lost: count[0]
+ * then runs ahead, by at most MG_FLUSH_OPS a thread). */
+#define FLOOR_WALK_MAX 16
 static pthread_key_t thread_key;
 static bool have_key;
 
@@ -93,7 +102,8 @@ static void publish(const struct mg_thread *self, int64_t objs, int64_t bytes, i
 			c = cur + (long)objs;
 			long lo = cur < floor ? cur : floor;   /* a free never raises it */
 			if (objs < 0 && c < lo) {
-				if (!walked) {
+				if (!walked && __atomic_load_n(&blocks_in_use, __ATOMIC_RELAXED) <=
+						       FLOOR_WALK_MAX) {
 					floor = -(long)count_pending_others(self);
 					walked = true;
 					continue;
@@ -188,6 +198,7 @@ static void thread_exit(void *v)
 	mg_stats_tls = &shared_block;
 	pthread_mutex_lock(&threads_lock);
 	t->in_use = 0;
+	__atomic_sub_fetch(&blocks_in_use, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&threads_lock);
 }
 
@@ -217,6 +228,7 @@ struct mg_thread *mg_stats_attach(void)
 		}
 	}
 	t->in_use = 1;
+	__atomic_add_fetch(&blocks_in_use, 1, __ATOMIC_RELAXED);
 	if (fresh) {
 		t->flush_in = MG_FLUSH_OPS;
 		t->next = threads;
