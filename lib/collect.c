@@ -763,7 +763,7 @@ bool mg_collect_has_ignored(void)
 
 void mg_collect_fork_prepare(void)
 {
-	pthread_mutex_lock(&collect_lock);
+	mg_world_lock_stoppable(&collect_lock);
 }
 
 void mg_collect_fork_parent(void)

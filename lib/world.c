@@ -1350,6 +1350,21 @@ void mg_world_exec_begin(void)
 	errno = e;
 }
 
+void mg_world_lock_stoppable(pthread_mutex_t *m)
+{
+	if (pthread_mutex_trylock(m) == 0)
+		return;
+	int e = errno;
+	sigset_t one, old;
+	sigemptyset(&one);
+	if (mg_opt.stop_signal)
+		sigaddset(&one, (int)mg_opt.stop_signal);
+	pthread_sigmask(SIG_UNBLOCK, &one, &old);
+	pthread_mutex_lock(m);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+}
+
 void mg_world_exec_end(void)
 {
 	if (in_vfork_child())

@@ -180,5 +180,11 @@ void mg_world_exec_end(void);
  * start-up and in a forked child.  A process whose pid differs (a vfork
  * child, in its parent's memory) leaves the world lock alone at execve. */
 void mg_world_home(void);
+/* Locks m, with stop_signal open while it waits: m is one a stopper may
+ * hold (the collection's), and a program may block every signal around
+ * the call (git does around fork(), whose handler takes it), which would
+ * keep the stop from taking this thread for its whole timeout.  The
+ * caller's mask is back when it returns; errno is kept. */
+void mg_world_lock_stoppable(pthread_mutex_t *m);
 
 #endif /* MG_WORLD_H */
