@@ -97,23 +97,19 @@ static void publish(const struct mg_thread *self, int64_t objs, int64_t bytes, i
 		 * they undo (another thread's, still pending) are not lost.
 		 * The walk over the blocks is made only at the floor. */
 		long cur = __atomic_load_n(&g.count[0], __ATOMIC_RELAXED), c, floor = 0;
-		bool walked = false;
-		for (;;) {
+		bool walk = objs < 0 &&
+			    __atomic_load_n(&blocks_in_use, __ATOMIC_RELAXED) <= FLOOR_WALK_MAX;
+		do {
 			c = cur + (long)objs;
-			long lo = cur < floor ? cur : floor;   /* a free never raises it */
-			if (objs < 0 && c < lo) {
-				if (!walked && __atomic_load_n(&blocks_in_use, __ATOMIC_RELAXED) <=
-						       FLOOR_WALK_MAX) {
-					floor = -(long)count_pending_others(self);
-					walked = true;
-					continue;
-				}
-				c = lo;
+			if (walk && c < (cur < floor ? cur : floor)) {
+				floor = -(long)count_pending_others(self);
+				walk = false;
 			}
-			if (__atomic_compare_exchange_n(&g.count[0], &cur, c, true,
-							__ATOMIC_RELAXED, __ATOMIC_RELAXED))
-				break;
-		}
+			long lo = cur < floor ? cur : floor;   /* a free never raises it */
+			if (objs < 0 && c < lo)
+				c = lo;
+		} while (!__atomic_compare_exchange_n(&g.count[0], &cur, c, true,
+						      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
 		long t = __atomic_load_n(&g.threshold[0], __ATOMIC_RELAXED);
 		if (MG_UNLIKELY(c > t) && t > 0)
 			mg_collect_wake();

@@ -905,6 +905,25 @@ static bool lost_files(void)
 	return true;
 }
 
+/* Calls fn(a, b, arg) on each watched range's part [a, b) inside [s, z),
+ * in address order.  The table does not change under us: the caller holds
+ * the lock. */
+static void each_part(uintptr_t s, uintptr_t z, void (*fn)(uintptr_t a, uintptr_t b, void *arg),
+		      void *arg)
+{
+	for (size_t i = table_find(s); i < w.n && w.ranges[i].start < z; i++) {
+		uintptr_t a = w.ranges[i].start > s ? w.ranges[i].start : s;
+		uintptr_t b = w.ranges[i].end < z ? w.ranges[i].end : z;
+		if (a < b)
+			fn(a, b, arg);
+	}
+}
+
+static void scan_part(uintptr_t a, uintptr_t b, void *arg)
+{
+	scan_range(a, b, arg);
+}
+
 long mg_watch_scan_locked(const void *addr, size_t len, mg_watch_fn fn, void *arg)
 {
 	uintptr_t s, z;
@@ -915,12 +934,7 @@ long mg_watch_scan_locked(const void *addr, size_t len, mg_watch_fn fn, void *ar
 	int e = errno;
 	uint64_t t0 = mg_os_now_ns();
 	struct emit x = { .fn = fn, .arg = arg };
-	/* The table does not change under us: we hold the lock. */
-	for (size_t i = table_find(s); i < w.n && w.ranges[i].start < z; i++) {
-		uintptr_t a = w.ranges[i].start > s ? w.ranges[i].start : s;
-		uintptr_t b = w.ranges[i].end < z ? w.ranges[i].end : z;
-		scan_range(a, b, &x);
-	}
+	each_part(s, z, scan_part, &x);
 	w.st.updates++;
 	w.st.scan_ns += mg_os_now_ns() - t0;
 	errno = e;
@@ -954,6 +968,23 @@ void mg_watch_consume_locked(int gen)
  * young collection read every survivor's page again.  A scan whose walk
  * is refused (a mapping not registered) re-arms nothing: those pages stay
  * written, which is only slower. */
+static void rearm_part(uintptr_t a, uintptr_t b, void *arg)
+{
+	(void)arg;
+	while (a < b) {
+		uintptr_t end;
+		long r = pagemap_scan(a, b, PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, 0,
+				      PAGE_IS_WRITTEN, w.vec, VEC_LEN, &end);
+		if (r < 0)
+			break;
+		for (long j = 0; j < r; j++)
+			w.st.rearmed += (w.vec[j].end - w.vec[j].start) >> PAGE_SHIFT;
+		if (end <= a || (size_t)r < VEC_LEN)
+			break;
+		a = end;
+	}
+}
+
 void mg_watch_rearm_locked(const void *addr, size_t len)
 {
 	uintptr_t s, z;
@@ -961,24 +992,18 @@ void mg_watch_rearm_locked(const void *addr, size_t len)
 		return;
 	int e = errno;
 	uint64_t t0 = mg_os_now_ns();
-	for (size_t i = table_find(s); i < w.n && w.ranges[i].start < z; i++) {
-		uintptr_t a = w.ranges[i].start > s ? w.ranges[i].start : s;
-		uintptr_t b = w.ranges[i].end < z ? w.ranges[i].end : z;
-		while (a < b) {
-			uintptr_t end;
-			long r = pagemap_scan(a, b, PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, 0,
-					      PAGE_IS_WRITTEN, w.vec, VEC_LEN, &end);
-			if (r < 0)
-				break;
-			for (long j = 0; j < r; j++)
-				w.st.rearmed += (w.vec[j].end - w.vec[j].start) >> PAGE_SHIFT;
-			if (end <= a || (size_t)r < VEC_LEN)
-				break;
-			a = end;
-		}
-	}
+	each_part(s, z, rearm_part, NULL);
 	w.st.scan_ns += mg_os_now_ns() - t0;
 	errno = e;
+}
+
+/* arg: an int set to -1 where the kernel refuses a part. */
+static void open_part(uintptr_t a, uintptr_t b, void *arg)
+{
+	/* mode 0: protection lifted, nobody to wake (async mode) */
+	struct uffdio_writeprotect wp = { .range = { a, b - a }, .mode = 0 };
+	if (ioctl(w.uffd, UFFDIO_WRITEPROTECT, &wp))
+		*(int *)arg = -1;
 }
 
 int mg_watch_open_locked(const void *addr, size_t len)
@@ -988,14 +1013,7 @@ int mg_watch_open_locked(const void *addr, size_t len)
 		return -1;
 	int e = errno, rc = 0;
 	uint64_t t0 = mg_os_now_ns();
-	for (size_t i = table_find(s); i < w.n && w.ranges[i].start < z; i++) {
-		uintptr_t a = w.ranges[i].start > s ? w.ranges[i].start : s;
-		uintptr_t b = w.ranges[i].end < z ? w.ranges[i].end : z;
-		/* mode 0: protection lifted, nobody to wake (async mode) */
-		struct uffdio_writeprotect wp = { .range = { a, b - a }, .mode = 0 };
-		if (a < b && ioctl(w.uffd, UFFDIO_WRITEPROTECT, &wp))
-			rc = -1;
-	}
+	each_part(s, z, open_part, &rc);
 	w.st.scan_ns += mg_os_now_ns() - t0;
 	errno = e;
 	return rc;
