@@ -12,10 +12,11 @@
  * the usable size).  Prints one line that rss.sh parses:
  *   rss case=blocks trim=T baseline_kb=B peak_kb=P free_kb=F trim_kb=R
  *       floor_kb=L trim_s=S cpu_s=C kept=K
- * S is the call's wall time, C the calling thread's CPU time in it (user
- * and system: every allocator here does its trim on the calling thread,
- * memgc's stopped world included, so C is the work without the waits a
- * busy machine adds).
+ * S is the call's wall time, C the process's CPU time in it (user and
+ * system, every thread: memgc does its trim on its collector thread while
+ * the caller waits, the others on the calling thread; the program does
+ * nothing else meanwhile, so C is the work without the waits a busy
+ * machine adds).
  *
  * Usage: rss TRIM [SMALL [BIG [KEEP]]]
  *   TRIM  glibc          malloc_trim(0)
@@ -164,9 +165,9 @@ int main(int argc, char **argv)
 			free(small[i]);
 	long after_free = rss_kb();
 
-	double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+	double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
 	int r = trim((enum trim)t);
-	double el = clock_s(CLOCK_MONOTONIC) - t0, cpu = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	double el = clock_s(CLOCK_MONOTONIC) - t0, cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
 	long after_trim = rss_kb();
 	if (r) {
 		fprintf(stderr, "rss: the %s trim call failed (%d)\n", names[t], r);

@@ -28,6 +28,12 @@
  * collects.  It is started at start-up (and in a forked child) when gc=1:
  * creating a thread inside malloc deadlocks when glibc frees with its
  * stack-cache lock held (a forked child did, in tests/stress).
+ * The collector thread works in a descriptor table of its own, and every
+ * collection, freeze and purge runs on it: one asked for on another thread
+ * is handed over (mg_os_aside) and waited for, with stop_signal open
+ * (design.md, "Descriptors").  A second thread, the keeper, stays in the
+ * program's table to call exit(0) there when only memgc's threads are
+ * left (the program's buffered output still goes out).
  */
 #include "config.h"
 #include <errno.h>
@@ -72,9 +78,25 @@ static size_t ngarbage, garbage_cap;
 static struct mg_leaks leaks;         /* the exit leak check's result */
 static struct mg_leaks last;          /* the last classified collection's */
 
-static uint32_t request;              /* futex word: a collection is asked for */
+#define REQ_AUTO 1u                   /* request: count[0] passed threshold[0] */
+#define REQ_ASIDE 2u                  /* request: aside.fn to run */
+static uint32_t request;              /* futex word: REQ_* bits */
 static int thread_state;              /* 0 none, 1 running */
 static pthread_t collector;
+static uint32_t keeper_go;            /* futex word: the keeper calls exit(0) */
+
+/* One request at a time from other threads (aside_lock); aside_done is
+ * the futex word its caller waits on. */
+static pthread_mutex_t aside_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	long (*fn)(void *);
+	void *arg;
+	long ret;
+	int err;
+	pid_t tid;
+	uintptr_t floor;
+} aside;
+static uint32_t aside_done;
 
 /* ---- growable lists in memgc's own memory ---- */
 
@@ -340,7 +362,7 @@ static void debug_objects(bool freed)
 #define COLLECT_CLASSIFY 2u   /* classify into `last` */
 #define COLLECT_KEEP 4u       /* free nothing (the exit leak check) */
 
-static int collect(int gen, unsigned how, struct mg_collect_result *r)
+static int collect_here(int gen, unsigned how, struct mg_collect_result *r)
 {
 	if (in_callback) {
 		errno = EDEADLK;
@@ -453,6 +475,25 @@ static int collect(int gen, unsigned how, struct mg_collect_result *r)
 	return 0;
 }
 
+struct collect_job {
+	int gen;
+	unsigned how;
+	struct mg_collect_result *r;
+};
+
+static long collect_job(void *arg)
+{
+	struct collect_job *j = arg;
+	return collect_here(j->gen, j->how, j->r);
+}
+
+/* On the collector thread, wherever it is asked for. */
+static int collect(int gen, unsigned how, struct mg_collect_result *r)
+{
+	struct collect_job j = { gen, how, r };
+	return (int)mg_os_aside(collect_job, &j, true);
+}
+
 static __attribute__((noinline)) long below_caller(long (*fn)(long), long arg)
 {
 	mg_roots_self_floor((uintptr_t)__builtin_frame_address(0));
@@ -518,27 +559,58 @@ void mg_collect_stats(struct memgc_gc_stats st[3])
 
 /* ---- the collector thread ---- */
 
-static void *collector_main(void *arg)
+static void start_threads(bool any);
+
+static void serve_aside(void)
 {
-	(void)arg;
+	mg_roots_requester(aside.tid, aside.floor);
+	int e = errno;
+	aside.ret = aside.fn(aside.arg);
+	aside.err = errno;
+	errno = e;
+	mg_roots_requester(0, 0);
+	__atomic_fetch_and(&request, ~REQ_ASIDE, __ATOMIC_ACQ_REL);
+	__atomic_store_n(&aside_done, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &aside_done, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* A thread of memgc's: not a root, named, only the stop signal comes in. */
+static void begin(const char *name)
+{
 	mg_collect_own_thread();
-	prctl(PR_SET_NAME, "memgc-collect", 0, 0, 0);
+	prctl(PR_SET_NAME, name, 0, 0, 0);
 	sigset_t all;
 	sigfillset(&all);
 	sigdelset(&all, (int)mg_opt.stop_signal);
-	pthread_sigmask(SIG_SETMASK, &all, NULL);   /* only the stop signal comes in */
+	pthread_sigmask(SIG_SETMASK, &all, NULL);
+}
+
+static void *collector_main(void *arg)
+{
+	(void)arg;
+	begin("memgc-collect");
+	if (mg_os_own_table())
+		mg_log("the collector thread shares the program's descriptors (unshare: %s)",
+		       strerror(errno));
 	unsigned failures = 0;
 	for (;;) {
 		/* every 250 ms idle: if the program's threads are all gone
 		 * (the last one ended without exit(); glibc would then have
-		 * called exit(0), but memgc's threads still count), exit(0) */
+		 * called exit(0), but memgc's threads still count), the keeper
+		 * calls exit(0) in the program's table */
 		struct timespec tick = { 0, 250000000L };
 		while (!__atomic_load_n(&request, __ATOMIC_ACQUIRE))
 			if (syscall(SYS_futex, &request, FUTEX_WAIT_PRIVATE, 0, &tick, NULL, 0) &&
-			    errno == ETIMEDOUT && mg_roots_only_own_left())
-				exit(0);
+			    errno == ETIMEDOUT && mg_roots_only_own_left()) {
+				__atomic_store_n(&keeper_go, 1, __ATOMIC_RELEASE);
+				syscall(SYS_futex, &keeper_go, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+			}
+		if (__atomic_load_n(&request, __ATOMIC_ACQUIRE) & REQ_ASIDE)
+			serve_aside();
+		if (!(__atomic_load_n(&request, __ATOMIC_ACQUIRE) & REQ_AUTO))
+			continue;
 		if (!__atomic_load_n(&enabled, __ATOMIC_RELAXED)) {
-			__atomic_store_n(&request, 0, __ATOMIC_RELEASE);
+			__atomic_fetch_and(&request, ~REQ_AUTO, __ATOMIC_RELEASE);
 			continue;
 		}
 		long c[3], t[3];
@@ -562,9 +634,52 @@ static void *collector_main(void *arg)
 		} else {
 			failures = 0;
 		}
-		__atomic_store_n(&request, 0, __ATOMIC_RELEASE);
+		__atomic_fetch_and(&request, ~REQ_AUTO, __ATOMIC_RELEASE);
 	}
 	return NULL;
+}
+
+/* Holds the program's descriptor table and waits: see the top. */
+static void *keeper_main(void *arg)
+{
+	(void)arg;
+	begin("memgc-keeper");
+	while (!__atomic_load_n(&keeper_go, __ATOMIC_ACQUIRE))
+		syscall(SYS_futex, &keeper_go, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+	exit(0);
+}
+
+/* Runs fn(arg) on the collector thread for mg_os_aside, starting it if
+ * asked; here when there is none.  The caller waits with stop_signal open:
+ * the collection it asked for stops it like any other thread. */
+static long run_aside(long (*fn)(void *), void *arg, bool start)
+{
+	if (start)
+		start_threads(true);
+	if (!__atomic_load_n(&thread_state, __ATOMIC_ACQUIRE))
+		return fn(arg);
+	int e = errno;
+	mg_world_lock_stoppable(&aside_lock);
+	aside.fn = fn;
+	aside.arg = arg;
+	aside.tid = mg_os_tid();
+	aside.floor = mg_roots_self_floor_get();
+	__atomic_store_n(&aside_done, 0, __ATOMIC_RELEASE);
+	__atomic_fetch_or(&request, REQ_ASIDE, __ATOMIC_ACQ_REL);
+	syscall(SYS_futex, &request, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	sigset_t one, old;
+	sigemptyset(&one);
+	if (mg_opt.stop_signal)
+		sigaddset(&one, (int)mg_opt.stop_signal);
+	pthread_sigmask(SIG_UNBLOCK, &one, &old);
+	while (!__atomic_load_n(&aside_done, __ATOMIC_ACQUIRE))
+		syscall(SYS_futex, &aside_done, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	long r = aside.ret;
+	int err = aside.err;
+	pthread_mutex_unlock(&aside_lock);
+	errno = r < 0 ? err : e;
+	return r;
 }
 
 void mg_collect_own_thread(void)
@@ -588,33 +703,57 @@ void mg_collect_thread_created(pthread_t th)
 #endif
 }
 
-/* Starts the collector thread: at start-up and in a forked child, never
- * inside malloc (glibc calls free with its stack-cache lock held, and
- * pthread_create takes that lock).  A process that runs with gc=0 has no
- * such thread.  Failing, it says so once; memgc_collect() works anyway. */
-void mg_collect_start_thread(void)
+static bool spawn(pthread_t *th, void *(*main)(void *), size_t stack)
 {
-	if (!__atomic_load_n(&enabled, __ATOMIC_RELAXED) ||
-	    __atomic_load_n(&thread_state, __ATOMIC_RELAXED))
-		return;
 	pthread_attr_t a;
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&a, 256 * 1024);
+	pthread_attr_setstacksize(&a, stack);
+	int e = pthread_create(th, &a, main, NULL);
+	pthread_attr_destroy(&a);
+	if (e == 0)
+		mg_collect_thread_created(*th);
+	return e == 0;
+}
+
+/* Starts the collector thread and the keeper: at start-up and in a forked
+ * child when gc=1, and when a collection is first asked for otherwise;
+ * never inside malloc (glibc calls free with its stack-cache lock held,
+ * and pthread_create takes that lock).  Failing, it says so once;
+ * memgc_collect() works anyway, on the caller's thread. */
+static void start_threads(bool any)
+{
+	static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+	if ((!any && !__atomic_load_n(&enabled, __ATOMIC_RELAXED)) ||
+	    __atomic_load_n(&thread_state, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&start_lock);
+	if (__atomic_load_n(&thread_state, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_unlock(&start_lock);
+		return;
+	}
 	sigset_t all, old;
 	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);   /* the thread starts with all blocked */
+	pthread_sigmask(SIG_BLOCK, &all, &old);   /* the threads start with all blocked */
 	int e = errno;
-	if (pthread_create(&collector, &a, collector_main, NULL) == 0) {
-		mg_collect_thread_created(collector);
+	pthread_t keeper;
+	if (spawn(&collector, collector_main, 256 * 1024)) {
 		__atomic_store_n(&thread_state, 1, __ATOMIC_RELEASE);
+		if (!spawn(&keeper, keeper_main, 64 * 1024))
+			mg_log("cannot start the keeper thread: a program whose last thread "
+			       "calls pthread_exit will not exit");
 	} else {
 		mg_log("cannot start the collector thread: no automatic collection "
 		       "(memgc_collect() works)");
 	}
 	errno = e;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&a);
+	pthread_mutex_unlock(&start_lock);
+}
+
+void mg_collect_start_thread(void)
+{
+	start_threads(false);
 }
 
 /* Inside malloc: posts a request, nothing more. */
@@ -622,10 +761,9 @@ void mg_collect_wake(void)
 {
 	if (!__atomic_load_n(&enabled, __ATOMIC_RELAXED) ||
 	    !__atomic_load_n(&thread_state, __ATOMIC_RELAXED) ||
-	    __atomic_load_n(&request, __ATOMIC_RELAXED))
+	    (__atomic_load_n(&request, __ATOMIC_RELAXED) & REQ_AUTO))
 		return;
-	uint32_t z = 0;
-	if (__atomic_compare_exchange_n(&request, &z, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+	if (!(__atomic_fetch_or(&request, REQ_AUTO, __ATOMIC_ACQ_REL) & REQ_AUTO))
 		syscall(SYS_futex, &request, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
@@ -635,6 +773,7 @@ void mg_collect_init(void)
 {
 	enabled = mg_opt.gc;
 	debug_flags = (int)mg_opt.gc_debug;
+	mg_os_set_aside(run_aside);
 }
 
 bool mg_collect_enabled(void)
@@ -722,8 +861,9 @@ static int freeze_stopped(struct mg_world *w, void *arg)
 	return 0;
 }
 
-int mg_collect_freeze(bool freeze)
+static long freeze_here(void *arg)
 {
+	bool freeze = *(bool *)arg;
 	long n = freeze ? 0 : -1;
 	pthread_mutex_lock(&collect_lock);
 	int rc = mg_world_run(&world, freeze_stopped, &n);
@@ -735,6 +875,11 @@ int mg_collect_freeze(bool freeze)
 		return -1;
 	}
 	return 0;
+}
+
+int mg_collect_freeze(bool freeze)
+{
+	return (int)mg_os_aside(freeze_here, &freeze, true);
 }
 
 long mg_collect_freeze_count(void)
@@ -771,12 +916,16 @@ void mg_collect_fork_parent(void)
 	pthread_mutex_unlock(&collect_lock);
 }
 
-/* The collector thread is not in the child: the next request starts one. */
+/* The collector thread and the keeper are not in the child: the next
+ * request starts them. */
 void mg_collect_fork_child(void)
 {
 	pthread_mutex_init(&collect_lock, NULL);
 	pthread_mutex_init(&cb_lock, NULL);
+	pthread_mutex_init(&aside_lock, NULL);
 	thread_state = 0;
 	request = 0;
+	aside_done = 0;
+	keeper_go = 0;
 	in_callback = 0;
 }

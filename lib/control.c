@@ -23,6 +23,13 @@
  *   - only the control thread touches the sockets and the directory; the
  *     signal handler, fork's child handler and exit read ctl.tid, ctl.pid
  *     and set ctl.collect_pending / ctl.exiting, with atomics.
+ *   - the thread works in a descriptor table of its own (mg_os_own_table,
+ *     design.md "Descriptors"): the program's descriptors are not in it,
+ *     and what it makes (the socket, connections, /proc reads) never takes
+ *     a number the program is about to fill.  It makes the first socket
+ *     there while whoever started it waits (ctl.ready), so the socket is
+ *     there before the program runs on.  Where unshare is refused the
+ *     thread shares the program's table; then:
  *   - ctl.fd is our listening socket only while fstat(ctl.fd) gives
  *     (ctl.dev, ctl.ino): a program that closes every descriptor may have
  *     closed it and given the number to a file of its own, which we then
@@ -41,6 +48,7 @@
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -79,6 +87,7 @@ static struct {
 	pid_t tid;                    /* the control thread, 0 until it runs */
 	int collect_pending;          /* set by collect_signal's handler */
 	int exiting;                  /* set at exit: make no more sockets */
+	uint32_t ready;                 /* futex word: the thread made its first socket */
 } ctl = { .fd = -1, .conn = -1 };
 
 /* ---- descriptors the program may close under us ---- */
@@ -505,6 +514,16 @@ static const char *signal_unfit(long sig)
 	return NULL;
 }
 
+/* The socket, made by the thread before the program runs on (before
+ * main, or before fork returns in the child: start_thread waits for it).
+ * When this fails the thread says why and tries again every tick. */
+static void make_first_socket(void)
+{
+	char err[512];
+	if (ctl.serve && make_socket(err, sizeof err))
+		ctl.fd = -1;
+}
+
 /* ---- the thread ---- */
 
 static void *control_main(void *arg)
@@ -516,6 +535,10 @@ static void *control_main(void *arg)
 	bool told = false;
 	int lost = 0;   /* ticks since our socket was found gone */
 	prctl(PR_SET_NAME, "memgc-control", 0, 0, 0);
+	mg_os_own_table();
+	make_first_socket();
+	__atomic_store_n(&ctl.ready, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &ctl.ready, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	sigfillset(&run);
 	sigdelset(&run, (int)mg_opt.stop_signal);
 	sigdelset(&run, SIGSEGV);
@@ -567,13 +590,21 @@ static void start_thread(void)
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 	pthread_sigmask(SIG_SETMASK, &all, &old);   /* the thread starts with all blocked */
+	__atomic_store_n(&ctl.ready, 0, __ATOMIC_RELEASE);
 	int e = pthread_create(&t, &a, control_main, NULL);
 	if (!e)
 		mg_collect_thread_created(t);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&a);
-	if (e)
+	if (e) {
 		mg_log("control: cannot start the control thread: %s", strerror(e));
+		return;
+	}
+	/* its first socket, before the program runs on (2 s at most) */
+	for (int i = 0; i < 20 && !__atomic_load_n(&ctl.ready, __ATOMIC_ACQUIRE); i++) {
+		struct timespec ts = { 0, 100000000L };
+		syscall(SYS_futex, &ctl.ready, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
+	}
 }
 
 /* Where the sockets go: control_dir, else $XDG_RUNTIME_DIR/memgc when
@@ -602,16 +633,6 @@ static int choose_dir(char *err, size_t n)
 	return 0;
 }
 
-/* The socket, made before the program runs on (before main, or before
- * fork returns in the child): a program that closes every descriptor and
- * opens its own then finds ours out of its way, at FD_MIN or above.  When
- * this fails the thread says why and tries again every tick. */
-static void make_first_socket(void)
-{
-	char err[512];
-	if (ctl.serve && make_socket(err, sizeof err))
-		ctl.fd = -1;
-}
 
 /* ctl.path for ctl.pid (choose_dir left room for it). */
 static void set_path(void)
@@ -653,7 +674,6 @@ void mg_control_start(void)
 	if (!ctl.serve && !mg_opt.collect_signal)
 		return;
 	set_path();
-	make_first_socket();
 	start_thread();
 }
 
@@ -661,8 +681,9 @@ void mg_control_fork_child(void)
 {
 	if (!ctl.started || (!ctl.serve && !mg_opt.collect_signal))
 		return;
-	/* the parent's descriptors, inherited: close the child's copies while
-	 * the numbers still hold them */
+	/* the parent's descriptors, inherited where its control thread shared
+	 * the program's table: close the child's copies while the numbers
+	 * still hold them (in a table of its own, fd_is finds them not here) */
 	if (fd_is(ctl.fd, ctl.dev, ctl.ino))
 		close(ctl.fd);
 	int c = __atomic_load_n(&ctl.conn, __ATOMIC_ACQUIRE);
@@ -674,7 +695,6 @@ void mg_control_fork_child(void)
 	ctl.collect_pending = 0;
 	ctl.pid = getpid();
 	set_path();
-	make_first_socket();
 	start_thread();
 }
 

@@ -69,6 +69,21 @@ uint64_t mg_os_peak_rss(void);             /* VmHWM */
 size_t mg_os_page(void);
 /* Reads up to n-1 bytes of a small file, NUL-terminated; length or -1. */
 ssize_t mg_os_read_file(const char *path, char *buf, size_t n);
+/* Descriptors (design.md, "Descriptors"): memgc's threads call
+ * mg_os_own_table() first (a table of their own, the program's
+ * descriptors closed in it; 0, or -1 and errno where unshare is refused);
+ * mg_os_aside(fn, arg, start) runs fn here when this thread's table is
+ * memgc's, else on the collector thread (start: may start that thread;
+ * never inside malloc), else here.  mg_log_stderr() gives a descriptor
+ * for the program's standard error, -1 if none; mg_log_stderr_done()
+ * after (log.c). */
+int mg_os_own_table(void);
+bool mg_os_table_own(void);
+long mg_os_aside(long (*fn)(void *), void *arg, bool start);
+void mg_os_set_aside(long (*runner)(long (*fn)(void *), void *arg, bool start));
+void mg_log_own_table(void);
+int mg_log_stderr(void);
+void mg_log_stderr_done(int fd);
 unsigned mg_os_ncpu(void);
 /* memgc's own mappings (every mg_os_map one): fn is called for each until
  * it returns non-zero, which is returned.  Lock-free. */
@@ -429,6 +444,10 @@ int mg_roots_unregister(const void *start);   /* 0 or ENOENT */
 /* For the calling thread's collections: its stack is a root from floor up
  * (0: from where the world was stopped).  See MG_SELF_ROOT_CALL. */
 void mg_roots_self_floor(uintptr_t floor);
+uintptr_t mg_roots_self_floor_get(void);
+/* The program thread whose request the collector thread is serving, and
+ * its floor (0, 0: none): scanned as the collecting thread would be. */
+void mg_roots_requester(pid_t tid, uintptr_t floor);
 void mg_roots_lock(void);      /* held by the collector across the stop */
 void mg_roots_unlock(void);
 void mg_roots_own_thread(void);        /* the calling thread is memgc's: not a root */

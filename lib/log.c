@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -32,6 +33,38 @@ static void write_all(int fd, bool sock, const char *p, size_t n, int *failed)
 	}
 }
 
+/* On memgc's threads, whose descriptor table is their own (os.c), the
+ * program's standard error is a copy of its 2 (pidfd_getfd, Linux 5.6:
+ * the same open file, so the same offset), made for each message. */
+static MG_TLS bool own_table;
+
+void mg_log_own_table(void)
+{
+	own_table = true;
+}
+
+int mg_log_stderr(void)
+{
+	if (!own_table)
+		return STDERR_FILENO;
+	int e = errno;
+	int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0u);
+	int fd = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, STDERR_FILENO, 0u);
+	if (pidfd >= 0)
+		close(pidfd);
+	errno = e;
+	return fd;
+}
+
+void mg_log_stderr_done(int fd)
+{
+	if (fd >= 0 && fd != STDERR_FILENO) {
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+}
+
 void mg_log(const char *fmt, ...)
 {
 	int e = errno;
@@ -45,7 +78,10 @@ void mg_log(const char *fmt, ...)
 	if (len > sizeof line - 2)
 		len = sizeof line - 2;
 	line[len++] = '\n';
-	write_all(STDERR_FILENO, false, line, len, NULL);
+	int fd = mg_log_stderr();
+	if (fd >= 0)
+		write_all(fd, false, line, len, NULL);
+	mg_log_stderr_done(fd);
 	errno = e;
 }
 

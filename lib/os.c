@@ -11,6 +11,12 @@
  * "[anon:memgc]" where the kernel allows it, for pmap and /proc readers.
  *   own[i].size != 0  <=>  [own[i].start, +size) is a live mg_os_map mapping
  * (own_lost counts the mappings made when the list was full).
+ *
+ * Descriptors: memgc makes none in the program's table while the program
+ * runs (design.md, "Descriptors").  Its threads give themselves a table of
+ * their own (mg_os_own_table); code that may run on a program thread and
+ * needs a descriptor runs through mg_os_aside, which hands it to the
+ * collector thread.
  */
 #include "config.h"
 #include <errno.h>
@@ -23,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sched.h>
+#include <signal.h>
 
 #include "internal.h"
 
@@ -160,21 +167,81 @@ unsigned mg_os_ncpu(void)
 	return n > 0 ? (unsigned)n : 1;
 }
 
-/* Reads a small /proc file into buf (NUL-terminated); returns its length or -1. */
-ssize_t mg_os_read_file(const char *path, char *buf, size_t n)
+/* ---- descriptors ----
+ * A program owns the numbers it closes: the shell's `>file` is close(1),
+ * then dup2(3, 1) a moment later.  A descriptor made meanwhile in the same
+ * table takes number 1, and its close() then closes the program's file
+ * (seen as seq's "write error: Bad file descriptor" under dash while a
+ * collection listed /proc/self/task).  So memgc's threads work in a table
+ * of their own, and a program thread's /proc reads run on the collector
+ * thread (mg_os_aside). */
+
+static MG_TLS bool table_own;
+static long (*aside_runner)(long (*fn)(void *), void *arg, bool start);
+
+int mg_os_own_table(void)
 {
+	if (syscall(SYS_unshare, CLONE_FILES))
+		return -1;                      /* errno says why */
 	int e = errno;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* The copies of the program's descriptors: holding one would keep a
+	 * pipe from reaching end-of-file when the program closes it. */
+	if (syscall(SYS_close_range, 0u, ~0u, 0u)) {
+		long max = sysconf(_SC_OPEN_MAX);
+		for (long fd = 0; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+			close((int)fd);
+	}
+	table_own = true;
+	mg_log_own_table();
+	errno = e;
+	return 0;
+}
+
+bool mg_os_table_own(void)
+{
+	return table_own;
+}
+
+void mg_os_set_aside(long (*runner)(long (*fn)(void *), void *arg, bool start))
+{
+	__atomic_store_n(&aside_runner, runner, __ATOMIC_RELEASE);
+}
+
+long mg_os_aside(long (*fn)(void *), void *arg, bool start)
+{
+	long (*r)(long (*)(void *), void *, bool) = __atomic_load_n(&aside_runner, __ATOMIC_ACQUIRE);
+	return table_own || !r ? fn(arg) : r(fn, arg, start);
+}
+
+struct read_job {
+	const char *path;
+	char *buf;
+	size_t n;
+};
+
+static long read_file(void *arg)
+{
+	struct read_job *j = arg;
+	int fd = open(j->path, O_RDONLY | O_CLOEXEC);
 	ssize_t len = -1;
 	if (fd >= 0) {
 		size_t got = 0;
 		ssize_t r;
-		while (got < n - 1 && (r = read(fd, buf + got, n - 1 - got)) > 0)
+		while (got < j->n - 1 && (r = read(fd, j->buf + got, j->n - 1 - got)) > 0)
 			got += (size_t)r;
-		buf[got] = '\0';
+		j->buf[got] = '\0';
 		len = (ssize_t)got;
 		close(fd);
 	}
+	return len;
+}
+
+/* Reads a small /proc file into buf (NUL-terminated); returns its length or -1. */
+ssize_t mg_os_read_file(const char *path, char *buf, size_t n)
+{
+	int e = errno;
+	struct read_job j = { path, buf, n };
+	ssize_t len = mg_os_aside(read_file, &j, false);
 	errno = e;
 	return len;
 }
@@ -239,15 +306,22 @@ static int maps_line(char *p, int (*fn)(const struct mg_os_vma *, void *), void 
 	return fn(&v, arg);
 }
 
-int mg_os_lines(const char *path, char *buf, size_t size, int (*fn)(char *line, void *arg),
-		void *arg)
+struct lines_job {
+	const char *path;
+	char *buf;
+	size_t size;
+	int (*fn)(char *line, void *arg);
+	void *arg;
+};
+
+static long lines(void *arg)
 {
-	int e = errno;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		errno = e;
+	struct lines_job *j = arg;
+	char *buf = j->buf;
+	size_t size = j->size;
+	int fd = open(j->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -1;
-	}
 	size_t have = 0;
 	bool skip = false;              /* in the tail of an over-long line */
 	int ret = 0;
@@ -262,7 +336,7 @@ int mg_os_lines(const char *path, char *buf, size_t size, int (*fn)(char *line, 
 		char *p = buf, *nl;
 		while ((nl = memchr(p, '\n', have - (size_t)(p - buf)))) {
 			*nl = '\0';
-			if (!skip && (ret = fn(p, arg)))
+			if (!skip && (ret = j->fn(p, j->arg)))
 				goto out;
 			skip = false;
 			p = nl + 1;
@@ -271,7 +345,7 @@ int mg_os_lines(const char *path, char *buf, size_t size, int (*fn)(char *line, 
 		memmove(buf, p, have);
 		if (have == size - 1) {
 			buf[have] = '\0';
-			if (!skip && (ret = fn(buf, arg)))
+			if (!skip && (ret = j->fn(buf, j->arg)))
 				goto out;
 			skip = true;
 			have = 0;
@@ -279,8 +353,17 @@ int mg_os_lines(const char *path, char *buf, size_t size, int (*fn)(char *line, 
 	}
 out:
 	close(fd);
-	errno = e;
 	return ret;
+}
+
+int mg_os_lines(const char *path, char *buf, size_t size, int (*fn)(char *line, void *arg),
+		void *arg)
+{
+	int e = errno;
+	struct lines_job j = { path, buf, size, fn, arg };
+	int r = (int)mg_os_aside(lines, &j, false);
+	errno = e;
+	return r;
 }
 
 struct maps_cb {

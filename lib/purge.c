@@ -215,8 +215,9 @@ static int stopped(struct mg_world *wd, void *arg)
 #define BACKOFF_MAX_NS UINT64_C(64000000000)
 static uint64_t backoff_ns, retry_at;
 
-void mg_purge_run(struct mg_purge_stats *ps)
+static long purge_here(void *arg)
 {
+	struct mg_purge_stats *ps = arg;
 	struct mg_purge_stats st = { 0 };
 	pthread_mutex_lock(&purge_lock);
 	uint64_t t0 = mg_os_now_ns();
@@ -238,6 +239,13 @@ void mg_purge_run(struct mg_purge_stats *ps)
 	pthread_mutex_unlock(&purge_lock);
 	if (ps)
 		*ps = st;
+	return 0;
+}
+
+/* On the collector thread, in its descriptor table (mg_os_aside). */
+void mg_purge_run(struct mg_purge_stats *ps)
+{
+	mg_os_aside(purge_here, ps, true);
 }
 
 /* The child has no thread that held the lock, and a stop that failed in

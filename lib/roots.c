@@ -68,6 +68,12 @@ static pid_t own[OWN_MAX];
  * below it are memgc's frames, whose slots hold stale pointers from the
  * last collection's marking. */
 static MG_TLS uintptr_t self_floor;
+/* The same for a program thread whose collection runs on the collector
+ * thread (mg_os_aside): it is stopped like any other, its stack a root
+ * above req_floor only, its registers memgc's (its own were pushed at the
+ * API's entry, above the floor). */
+static pid_t req_tid;
+static uintptr_t req_floor;
 static uintptr_t self_lo, self_hi;     /* libmemgc's writable segment */
 
 struct excl { uintptr_t lo, hi; };
@@ -129,6 +135,17 @@ int mg_roots_unregister(const void *start)
 void mg_roots_self_floor(uintptr_t floor)
 {
 	self_floor = floor;
+}
+
+uintptr_t mg_roots_self_floor_get(void)
+{
+	return self_floor;
+}
+
+void mg_roots_requester(pid_t tid, uintptr_t floor)
+{
+	req_tid = tid;
+	req_floor = floor;
 }
 
 void mg_roots_lock(void)
@@ -544,13 +561,15 @@ static void scan_epoll(void)
 
 static void scan_thread(const struct mg_world_thread *t, bool self_root)
 {
-	if (mg_roots_is_own(t->tid) || ((t->flags & MG_WORLD_SELF) && !self_root))
+	bool self = (t->flags & MG_WORLD_SELF) || (req_tid && t->tid == req_tid);
+	uintptr_t floor = (t->flags & MG_WORLD_SELF) ? self_floor : req_floor;
+	if (mg_roots_is_own(t->tid) || (self && !self_root))
 		return;
-	if ((t->flags & MG_WORLD_SELF) && self_floor) {
+	if (self && floor) {
 		/* the caller's registers were pushed at the API's entry, above
 		 * the floor: the ones captured in here are memgc's */
 		if (!(t->flags & MG_WORLD_NOSCAN))
-			mg_mark_range(self_floor > t->lo ? self_floor : t->lo, t->hi);
+			mg_mark_range(floor > t->lo ? floor : t->lo, t->hi);
 		return;
 	}
 	for (int i = 0; i < MG_WORLD_NREGS; i++)

@@ -36,20 +36,37 @@ static struct module modules[MAX_MODULES];
 static int nmodules;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void load(struct module *m)
+struct map_job {
+	const char *path;
+	size_t size;
+};
+
+/* Maps the file read-only: its address, or MAP_FAILED.  Through
+ * mg_os_aside, so that the descriptor is not made in the program's table. */
+static long map_file(void *arg)
 {
-	int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	struct map_job *j = arg;
+	int fd = open(j->path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0)
-		return;
+		return (long)MAP_FAILED;
 	if (fstat(fd, &st) || (size_t)st.st_size < sizeof(Elf64_Ehdr)) {
 		close(fd);
-		return;
+		return (long)MAP_FAILED;
 	}
 	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
+	j->size = (size_t)st.st_size;
+	return (long)p;
+}
+
+static void load(struct module *m)
+{
+	struct map_job j = { m->path, 0 };
+	void *p = (void *)mg_os_aside(map_file, &j, false);
 	if (p == MAP_FAILED)
 		return;
+	struct stat st = { .st_size = (off_t)j.size };
 	const unsigned char *b = p;
 	size_t size = (size_t)st.st_size;
 	const Elf64_Ehdr *eh = p;

@@ -73,6 +73,7 @@ static void store_locked(void)
 static void *sampler(void *arg)
 {
 	mg_collect_own_thread();
+	mg_os_own_table();             /* its /proc reads take no number of the program's */
 	struct timespec next;
 	long ms = mg_opt.timeline;
 	clock_gettime(CLOCK_MONOTONIC, &next);

@@ -176,6 +176,7 @@ static struct {
 	char why[200];                    /* "on" or "off: <reason>" */
 	int uffd, pagemap;
 	pid_t pid;                        /* whose descriptors these are */
+	pid_t fd_tid;                     /* the thread whose own table holds them; 0: the program's */
 	dev_t dev[2];                     /* the descriptors' files, to see them closed */
 	ino_t ino[2];
 	uint64_t features;
@@ -292,6 +293,15 @@ static long pagemap_scan(uintptr_t s, uintptr_t e, uint64_t flags, uint64_t inve
 	return r;
 }
 
+/* Can this thread use the descriptors?  They are in the table of the
+ * thread that opened them: the collector thread's own, or the program's
+ * (design.md, "Descriptors").  A program thread's hook then changes the
+ * table and records only; the next scan registers what it added. */
+static bool here(void)
+{
+	return getpid() == w.pid && (w.fd_tid ? mg_os_tid() == w.fd_tid : !mg_os_table_own());
+}
+
 static void close_kernel(void)
 {
 	if (w.uffd >= 0)
@@ -370,6 +380,7 @@ static int open_kernel(void)
 	w.pagemap = pm;
 	w.features = want;
 	w.pid = getpid();
+	w.fd_tid = mg_os_table_own() ? mg_os_tid() : 0;
 	note_files();
 	/* An empty scan: ENOTTY before 6.7 (or from a filter). */
 	uintptr_t p = (uintptr_t)w.vec;
@@ -713,14 +724,15 @@ static void child_reopen(void)
 	}
 }
 
-/* True when the watch is on for this process (reopened after a fork). */
+/* True when the watch is on for this process (reopened after a fork) and
+ * its descriptors are this thread's: the collector's calls. */
 static bool ready(void)
 {
 	if (w.state != ON)
 		return false;
 	if (getpid() != w.pid)
 		child_reopen();
-	return w.state == ON;
+	return w.state == ON && here();
 }
 
 /* Page-aligned [s, e) for [addr, addr + len), or false (outside 47 bits). */
@@ -773,10 +785,12 @@ const char *mg_watch_why(void)
  * held before is unknown); 0 or an errno value.  The caller holds the lock. */
 static int watch(uintptr_t s, uintptr_t e)
 {
-	if (reg(s, e))
+	bool k = here();
+	if (k && reg(s, e))
 		return errno;
 	if (table_add(s, e)) {
-		unreg(s, e);
+		if (k)
+			unreg(s, e);
 		return ENOMEM;
 	}
 	rec_mark(s, e);
@@ -793,7 +807,7 @@ int mg_watch_add(const void *addr, size_t len)
 		return -1;
 	}
 	mg_watch_lock();
-	r = ready() ? watch(s, z) : EOPNOTSUPP;
+	r = w.state == ON ? watch(s, z) : EOPNOTSUPP;
 	mg_watch_unlock();
 	errno = r ? r : e;
 	return r ? -1 : 0;
@@ -804,7 +818,8 @@ static int forget(uintptr_t s, uintptr_t e)
 {
 	if (table_remove(s, e))
 		return -1;
-	unreg(s, e);
+	if (here())
+		unreg(s, e);
 	rec_clear(s, e);
 	return 0;
 }
@@ -818,7 +833,7 @@ int mg_watch_remove(const void *addr, size_t len)
 		return -1;
 	}
 	mg_watch_lock();
-	r = !ready() ? EOPNOTSUPP : forget(s, z) ? ENOMEM : 0;
+	r = w.state != ON ? EOPNOTSUPP : forget(s, z) ? ENOMEM : 0;
 	mg_watch_unlock();
 	errno = r ? r : e;
 	return r ? -1 : 0;
@@ -835,7 +850,7 @@ int mg_watch_move(const void *old, size_t old_len, const void *new, size_t new_l
 	/* The moved pages' writes were recorded at the old address (or not yet
 	 * scanned there): watch() counts all of them written. */
 	mg_watch_lock();
-	r = !ready() ? EOPNOTSUPP : forget(os, oz) ? ENOMEM : watch(ns, nz);
+	r = w.state != ON ? EOPNOTSUPP : forget(os, oz) ? ENOMEM : watch(ns, nz);
 	mg_watch_unlock();
 	errno = r ? r : e;
 	return r ? -1 : 0;
@@ -1099,11 +1114,13 @@ void mg_watch_fork_child(void)
 	if (w.state != ON || getpid() == w.pid)
 		return;
 	int e = errno;
-	if (holder) {
+	if (w.fd_tid)                   /* in a table the child does not have */
+		w.uffd = w.pagemap = -1;
+	else
 		close_kernel();
+	w.fd_tid = 0;
+	if (holder)
 		off("forked while another thread held the watch lock");
-	} else {
-		child_reopen();
-	}
+	/* else the child's first scan opens its own (ready) */
 	errno = e;
 }
