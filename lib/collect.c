@@ -39,6 +39,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/prctl.h>
@@ -94,7 +95,10 @@ static struct {
 	long ret;
 	int err;
 	pid_t tid;
+	uintptr_t sp, tp;                 /* where the caller waits: mg_world_park */
 	uintptr_t floor;
+	int cpu;                          /* the caller's CPU, or -1 */
+	cpu_set_t mask;                   /* the caller's affinity */
 } aside;
 static uint32_t aside_done;
 
@@ -561,14 +565,29 @@ void mg_collect_stats(struct memgc_gc_stats st[3])
 
 static void start_threads(bool any);
 
+/* The request runs on the CPU its caller left for it (the caller sleeps
+ * until it is done): what the caller just wrote, a young collection's new
+ * objects and their logs, is in that CPU's caches.  On the other CPU a
+ * young collection of 10^5 objects took 1.9-2.0 ms of CPU against 1.8
+ * (bench/collect -y 10000).  The caller's affinity after. */
 static void serve_aside(void)
 {
-	mg_roots_requester(aside.tid, aside.floor);
+	cpu_set_t here;
+	CPU_ZERO(&here);
+	if (aside.cpu >= 0 && aside.cpu < CPU_SETSIZE) {
+		CPU_SET(aside.cpu, &here);
+		sched_setaffinity(0, sizeof here, &here);
+	}
+	mg_world_park(aside.tid, aside.sp, aside.tp);
+	mg_roots_requester(aside.floor);
 	int e = errno;
 	aside.ret = aside.fn(aside.arg);
 	aside.err = errno;
 	errno = e;
-	mg_roots_requester(0, 0);
+	mg_roots_requester(0);
+	mg_world_park(0, 0, 0);
+	if (aside.cpu >= 0 && aside.cpu < CPU_SETSIZE)
+		sched_setaffinity(0, sizeof aside.mask, &aside.mask);
 	__atomic_fetch_and(&request, ~REQ_ASIDE, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&aside_done, 1, __ATOMIC_RELEASE);
 	syscall(SYS_futex, &aside_done, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
@@ -650,10 +669,13 @@ static void *keeper_main(void *arg)
 }
 
 /* Runs fn(arg) on the collector thread for mg_os_aside, starting it if
- * asked; here when there is none.  The caller waits with stop_signal open:
- * the collection it asked for stops it like any other thread. */
-static long run_aside(long (*fn)(void *), void *arg, bool start)
+ * asked; here when there is none.  The caller waits in here, parked for
+ * the collector's stops (mg_world_park: no signal), its stack a root from
+ * its floor (the API's entry) or else from here, where
+ * __builtin_unwind_init has pushed the registers it may hold pointers in. */
+static __attribute__((noinline)) long run_aside(long (*fn)(void *), void *arg, bool start)
 {
+	__builtin_unwind_init();
 	if (start)
 		start_threads(true);
 	if (!__atomic_load_n(&thread_state, __ATOMIC_ACQUIRE))
@@ -664,17 +686,16 @@ static long run_aside(long (*fn)(void *), void *arg, bool start)
 	aside.arg = arg;
 	aside.tid = mg_os_tid();
 	aside.floor = mg_roots_self_floor_get();
+	volatile char here = 0;
+	aside.sp = aside.floor ? aside.floor : (uintptr_t)&here;
+	aside.tp = (uintptr_t)pthread_self();
+	aside.cpu = sched_getaffinity(0, sizeof aside.mask, &aside.mask) ? -1 : sched_getcpu();
 	__atomic_store_n(&aside_done, 0, __ATOMIC_RELEASE);
 	__atomic_fetch_or(&request, REQ_ASIDE, __ATOMIC_ACQ_REL);
 	syscall(SYS_futex, &request, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-	sigset_t one, old;
-	sigemptyset(&one);
-	if (mg_opt.stop_signal)
-		sigaddset(&one, (int)mg_opt.stop_signal);
-	pthread_sigmask(SIG_UNBLOCK, &one, &old);
 	while (!__atomic_load_n(&aside_done, __ATOMIC_ACQUIRE))
 		syscall(SYS_futex, &aside_done, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	(void)here;
 	long r = aside.ret;
 	int err = aside.err;
 	pthread_mutex_unlock(&aside_lock);

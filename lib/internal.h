@@ -445,9 +445,10 @@ int mg_roots_unregister(const void *start);   /* 0 or ENOENT */
  * (0: from where the world was stopped).  See MG_SELF_ROOT_CALL. */
 void mg_roots_self_floor(uintptr_t floor);
 uintptr_t mg_roots_self_floor_get(void);
-/* The program thread whose request the collector thread is serving, and
- * its floor (0, 0: none): scanned as the collecting thread would be. */
-void mg_roots_requester(pid_t tid, uintptr_t floor);
+/* The floor of the program thread whose request the collector thread is
+ * serving (parked: MG_WORLD_PARKED), 0 for none: its stack is scanned as
+ * the collecting thread's would be. */
+void mg_roots_requester(uintptr_t floor);
 void mg_roots_lock(void);      /* held by the collector across the stop */
 void mg_roots_unlock(void);
 void mg_roots_own_thread(void);        /* the calling thread is memgc's: not a root */

@@ -69,10 +69,9 @@ static pid_t own[OWN_MAX];
  * last collection's marking. */
 static MG_TLS uintptr_t self_floor;
 /* The same for a program thread whose collection runs on the collector
- * thread (mg_os_aside): it is stopped like any other, its stack a root
- * above req_floor only, its registers memgc's (its own were pushed at the
- * API's entry, above the floor). */
-static pid_t req_tid;
+ * thread (mg_os_aside): parked there (MG_WORLD_PARKED), its stack a root
+ * above req_floor only (its registers were pushed at the API's entry,
+ * above the floor). */
 static uintptr_t req_floor;
 static uintptr_t self_lo, self_hi;     /* libmemgc's writable segment */
 
@@ -142,9 +141,8 @@ uintptr_t mg_roots_self_floor_get(void)
 	return self_floor;
 }
 
-void mg_roots_requester(pid_t tid, uintptr_t floor)
+void mg_roots_requester(uintptr_t floor)
 {
-	req_tid = tid;
 	req_floor = floor;
 }
 
@@ -561,7 +559,7 @@ static void scan_epoll(void)
 
 static void scan_thread(const struct mg_world_thread *t, bool self_root)
 {
-	bool self = (t->flags & MG_WORLD_SELF) || (req_tid && t->tid == req_tid);
+	bool self = t->flags & (MG_WORLD_SELF | MG_WORLD_PARKED);
 	uintptr_t floor = (t->flags & MG_WORLD_SELF) ? self_floor : req_floor;
 	if (mg_roots_is_own(t->tid) || (self && !self_root))
 		return;

@@ -563,6 +563,32 @@ static void record_self(struct mg_world *w, const struct self_regs *r)
 	hash_put(w, t->tid, 0);
 }
 
+/* The parked thread (mg_world_park): it waits, in memgc's code, so it is
+ * taken as stopped already, and needs no signal.  Only for the stops of
+ * the thread that parked it. */
+static struct { pid_t by, tid; uintptr_t sp, tp; } parked;
+
+void mg_world_park(pid_t tid, uintptr_t sp, uintptr_t tp)
+{
+	parked.by = tid ? mg_os_tid() : 0;
+	parked.tid = tid;
+	parked.sp = sp;
+	parked.tp = tp;
+}
+
+static void record_parked(struct mg_world *w)
+{
+	if (!parked.tid || parked.by != w->threads[0].tid || parked.tid == parked.by)
+		return;
+	struct mg_world_thread *t = slot_init(w, 1, parked.tid);
+	t->flags = MG_WORLD_PARKED;
+	t->state = SLOT_SELF;
+	t->sp = t->regs[REG_RSP] = parked.sp;
+	t->tp = parked.tp;
+	w->n = 2;
+	hash_put(w, t->tid, 1);
+}
+
 /* ---- listing and signalling, waiting for the answers ---- */
 
 struct stop {
@@ -909,7 +935,8 @@ static void bound(struct mg_world_thread *t, uintptr_t start, uintptr_t end, boo
 		no_scan(t);
 		return;
 	}
-	uintptr_t lo = t->flags & MG_WORLD_SELF ? t->sp : t->sp - MG_WORLD_REDZONE;
+	uintptr_t lo = t->flags & (MG_WORLD_SELF | MG_WORLD_PARKED) ? t->sp
+								  : t->sp - MG_WORLD_REDZONE;
 	t->lo = lo > start && lo <= t->sp ? lo : start;
 	t->hi = end;
 }
@@ -1028,6 +1055,7 @@ int mg_world_stop_regs(struct mg_world *w, const struct self_regs *regs)
 	w->n = w->exited = w->passes = w->attempts = 0;
 	hash_rebuild(w);
 	record_self(w, regs);
+	record_parked(w);
 	st.fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (st.fd < 0) {
 		stop_failed(&st, errno, "cannot open /proc/self/task");
@@ -1169,7 +1197,7 @@ int mg_world_check(const struct mg_world *w)
 			mg_log("world check: thread %d at %u: SELF flag wrong", (int)t->tid, i);
 			bad++;
 		}
-		if (!self && t->state != SLOT_STOPPED) {
+		if (!self && !(t->flags & MG_WORLD_PARKED) && t->state != SLOT_STOPPED) {
 			mg_log("world check: thread %d is not stopped (state %u)", (int)t->tid, t->state);
 			bad++;
 		}
@@ -1227,6 +1255,10 @@ void mg_world_start(struct mg_world *w)
 int mg_world_check(const struct mg_world *w)
 {
 	return 1;
+}
+
+void mg_world_park(pid_t tid, uintptr_t sp, uintptr_t tp)
+{
 }
 
 #endif

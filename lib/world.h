@@ -78,6 +78,7 @@ enum mg_world_flags {
 	MG_WORLD_SELF = 1,       /* the thread that called mg_world_stop */
 	MG_WORLD_ALTSTACK = 2,   /* was on its sigaltstack: [lo, hi) is that stack */
 	MG_WORLD_NOSCAN = 4,     /* sp is in no readable mapping: lo == hi */
+	MG_WORLD_PARKED = 8,     /* the parked thread (mg_world_park): not signalled */
 };
 
 /* One thread of a stopped world.
@@ -122,7 +123,8 @@ struct mg_world_thread {
  * checked by mg_world_check():
  *   1 <= n <= cap;  threads[0].flags & MG_WORLD_SELF, no other has it
  *   the tids are distinct, threads[0].tid == gettid() of the caller, and
- *     every other one is stopped in world.c's signal handler
+ *     every other one is stopped in world.c's signal handler, but the
+ *     parked thread (MG_WORLD_PARKED, threads[1]) when there is one
  *   every task of /proc/self/task is one of them, but zombies and exiting
  *     tasks (counted in exited)
  *   for each: lo <= hi; lo <= sp < hi unless MG_WORLD_NOSCAN (then lo == hi)
@@ -180,6 +182,13 @@ void mg_world_exec_end(void);
  * start-up and in a forked child.  A process whose pid differs (a vfork
  * child, in its parent's memory) leaves the world lock alone at execve. */
 void mg_world_home(void);
+/* Parks thread tid for the calling thread's stops until called again with
+ * tid 0: a thread of the process that waits, in memgc's code, until the
+ * caller is done.  Each stop records it as stopped without a signal
+ * (MG_WORLD_PARKED, threads[1]), with sp (lo: no red zone) and tp as
+ * given and no registers: the collector thread serving a program thread's
+ * request parks that thread so. */
+void mg_world_park(pid_t tid, uintptr_t sp, uintptr_t tp);
 /* Locks m, with stop_signal open while it waits: m is one a stopper may
  * hold (the collection's), and a program may block every signal around
  * the call (git does around fork(), whose handler takes it), which would
