@@ -383,21 +383,52 @@ static int open_out(const char *pattern)
 	return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 }
 
-int mg_report_json_path(const char *pattern)
+/* Report files are opened, written and closed on the collector thread
+ * (mg_os_aside): a descriptor made on a program thread could take a number
+ * another thread of the program has just closed and is about to fill
+ * (design.md, "Descriptors").  The figures are taken here first: the
+ * calling thread's own counts are only current on it. */
+struct file_job {
+	const char *pattern;
+	struct snapshot *s;
+	bool json;
+};
+
+static long write_file(void *arg)
 {
-	int fd = open_out(pattern);
+	struct file_job *j = arg;
+	int fd = open_out(j->pattern);
 	if (fd < 0)
 		return -1;
-	struct snapshot s;
 	struct mg_out o;
-	take(&s);
 	mg_out_init(&o, fd);
-	json(&o, &s);
+	if (j->json) {
+		json(&o, j->s);
+	} else {
+		text(&o, j->s);
+		text_collector(&o);
+	}
 	int r = mg_out_flush(&o);
-	drop(&s);
 	if (close(fd) && !r)
 		r = -1;
 	return r;
+}
+
+static int report_file(const char *pattern, bool as_json)
+{
+	struct snapshot s;
+	take(&s);
+	struct file_job j = { pattern, &s, as_json };
+	int r = (int)mg_os_aside(write_file, &j, true);
+	int e = errno;
+	drop(&s);
+	errno = e;
+	return r;
+}
+
+int mg_report_json_path(const char *pattern)
+{
+	return report_file(pattern, true);
 }
 
 /* What descriptor 2 was when memgc started.  A program that closes every
@@ -430,14 +461,9 @@ void mg_report_at_exit(void)
 	if (!strcmp(mg_opt.summary, "stderr")) {
 		if (stderr_unchanged())
 			mg_report_text(STDERR_FILENO);
-	} else if (strcmp(mg_opt.summary, "none") && mg_opt.summary[0]) {
-		int fd = open_out(mg_opt.summary);
-		if (fd < 0) {
-			mg_log("cannot write the summary to %s: %s", mg_opt.summary, strerror(errno));
-		} else {
-			mg_report_text(fd);
-			close(fd);
-		}
+	} else if (strcmp(mg_opt.summary, "none") && mg_opt.summary[0] &&
+		   report_file(mg_opt.summary, false)) {
+		mg_log("cannot write the summary to %s: %s", mg_opt.summary, strerror(errno));
 	}
 	if (mg_opt.report[0] && mg_report_json_path(mg_opt.report))
 		mg_log("cannot write the report to %s: %s", mg_opt.report, strerror(errno));
