@@ -616,6 +616,9 @@ int mg_watch_remove(const void *addr, size_t len);
 int mg_watch_move(const void *old, size_t old_len, const void *new, size_t new_len);
 /* mg_watch_add and mg_watch_remove for a caller that holds the lock. */
 int mg_watch_add_locked(const void *addr, size_t len);
+/* [addr, addr + len) is dense (the heap): its scans arm holes too, on the
+ * kernel's fast path; elsewhere arming passes over holes (watch.c). */
+void mg_watch_dense_locked(const void *addr, size_t len);
 int mg_watch_remove_locked(const void *addr, size_t len);
 /* [addr, addr + len) (rounded out to pages) lies inside one watched range;
  * _meets: some of it is watched.  False when the watch is off. */

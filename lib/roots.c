@@ -89,7 +89,8 @@ static struct area *areas;
 static unsigned nareas;
 /* The watched pieces of root mappings a young collection reads through the
  * watch's record, in address order. */
-static struct excl *pieces;
+struct piece { uintptr_t lo, hi; bool anon; };
+static struct piece *pieces;
 static unsigned npieces;
 static int watch_gen;                  /* the record read, -1: read in full */
 static uintptr_t main_lo, main_hi;     /* the [stack] mapping of this scan */
@@ -386,6 +387,8 @@ static bool watched(uintptr_t lo, uintptr_t hi)
 	return true;
 }
 
+#define TOUCHED_MIN ((uintptr_t)16 << 12)   /* bytes: piece_run */
+
 /* Scans [lo, hi) in full: only its touched pages if anonymous. */
 static void scan_touched(uintptr_t lo, uintptr_t hi, bool anon)
 {
@@ -402,6 +405,7 @@ static void scan_piece(uintptr_t lo, uintptr_t hi, bool anon)
 	if (watched(lo, hi) && watch_gen >= 0 && npieces < PIECE_MAX) {
 		pieces[npieces].lo = lo;
 		pieces[npieces].hi = hi;
+		pieces[npieces].anon = anon;
 		npieces++;
 	} else {
 		scan_touched(lo, hi, anon);
@@ -423,7 +427,12 @@ static int piece_run(uintptr_t s, uintptr_t e, void *arg)
 	for (unsigned i = lo; i < npieces && pieces[i].lo < e; i++) {
 		uintptr_t a = pieces[i].lo > s ? pieces[i].lo : s;
 		uintptr_t b = pieces[i].hi < e ? pieces[i].hi : e;
-		mg_mark_range(a, b);
+		/* A long run is most often a range counted written in full (new
+		 * to the watch): its pages never touched are skipped, not read
+		 * (reading maps the zero page there, which every later full read
+		 * then reads too).  PAGEMAP_SCAN's own runs are written pages,
+		 * present: short ones are read at once. */
+		scan_touched(a, b, pieces[i].anon && b - a >= TOUCHED_MIN);
 	}
 	return 0;
 }
@@ -678,12 +687,12 @@ uint64_t mg_roots_scan(const struct mg_world *w, bool self_root, int gen)
 	for (unsigned i = 0; i < w->n; i++)
 		if (w->threads[i].flags & MG_WORLD_ALTSTACK)
 			scan_own_stack(&w->threads[i]);
+	if (npieces && mg_watch_foreach_locked(gen, piece_run, NULL) < 0)
+		for (unsigned i = 0; i < npieces; i++)   /* young.c checked: not expected */
+			scan_touched(pieces[i].lo, pieces[i].hi, pieces[i].anon);
 	if (pagemap >= 0)
 		close(pagemap);
 	pagemap = -1;
-	if (npieces && mg_watch_foreach_locked(gen, piece_run, NULL) < 0)
-		for (unsigned i = 0; i < npieces; i++)   /* young.c checked: not expected */
-			mg_mark_range(pieces[i].lo, pieces[i].hi);
 
 	uintptr_t blo, bhi;
 	mg_heap_boot_range(&blo, &bhi);

@@ -62,6 +62,7 @@ static void register_heap(void)
 			 errno);
 		return;
 	}
+	mg_watch_dense_locked((void *)mg_heap_base, bump - mg_heap_base);
 	mg_watch_scan_locked((void *)heap_watched, len, NULL, NULL);
 	heap_watched = bump;
 }
