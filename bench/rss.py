@@ -20,8 +20,9 @@ each trim.  Elsewhere the floor is not known ("-1").  Prints one line that
 rss.sh parses:
   rss case=C trim=T baseline_kb=B peak_kb=P free_kb=F trim_kb=R floor_kb=L
       trim_s=S cpu_s=C
-S is the call's wall time, C the calling thread's CPU time in it (every
-allocator trims on the calling thread, memgc's stopped world included).
+S is the call's wall time, C the process's CPU time in it (memgc runs its
+collection and purge on its collector thread while the caller waits, the
+others trim on the calling thread; nothing else runs meanwhile).
 Usage: rss.py range|dict glibc|jemalloc|memgc|memgc-collect [N]
 """
 import ctypes
@@ -121,9 +122,9 @@ def main():
         peak = rss_kb()
         d = {k: v for i, (k, v) in enumerate(d.items()) if i % 100 == 0}
     free = rss_kb()
-    t0, c0 = time.perf_counter(), time.thread_time()
+    t0, c0 = time.perf_counter(), time.process_time()
     r = trim()
-    el, cpu = time.perf_counter() - t0, time.thread_time() - c0
+    el, cpu = time.perf_counter() - t0, time.process_time() - c0
     after = rss_kb()
     if r != 0:
         sys.exit("rss.py: the %s trim call failed (%d)" % (name, r))

@@ -80,6 +80,13 @@ ssize_t mg_os_read_file(const char *path, char *buf, size_t n);
 int mg_os_own_table(void);
 bool mg_os_table_own(void);
 long mg_os_aside(long (*fn)(void *), void *arg, bool start);
+/* mg_os_collector(fn, arg): fn on the collector thread itself, started if
+ * need be (collections, freeze, purge: the watch's descriptors are in its
+ * table), here only where it cannot run; mg_os_on_collector(): the caller
+ * is that thread, which says so with mg_os_aside_home(). */
+long mg_os_collector(long (*fn)(void *), void *arg);
+bool mg_os_on_collector(void);
+void mg_os_aside_home(void);
 void mg_os_set_aside(long (*runner)(long (*fn)(void *), void *arg, bool start));
 void mg_log_own_table(void);
 int mg_log_stderr(void);

@@ -213,6 +213,24 @@ long mg_os_aside(long (*fn)(void *), void *arg, bool start)
 	return table_own || !r ? fn(arg) : r(fn, arg, start);
 }
 
+static MG_TLS bool aside_home;
+
+void mg_os_aside_home(void)
+{
+	aside_home = true;
+}
+
+bool mg_os_on_collector(void)
+{
+	return aside_home;
+}
+
+long mg_os_collector(long (*fn)(void *), void *arg)
+{
+	long (*r)(long (*)(void *), void *, bool) = __atomic_load_n(&aside_runner, __ATOMIC_ACQUIRE);
+	return aside_home || !r ? fn(arg) : r(fn, arg, true);
+}
+
 struct read_job {
 	const char *path;
 	char *buf;

@@ -242,10 +242,10 @@ static long purge_here(void *arg)
 	return 0;
 }
 
-/* On the collector thread, in its descriptor table (mg_os_aside). */
+/* On the collector thread, in its descriptor table, with the watch's. */
 void mg_purge_run(struct mg_purge_stats *ps)
 {
-	mg_os_aside(purge_here, ps, true);
+	mg_os_collector(purge_here, ps);
 }
 
 /* The child has no thread that held the lock, and a stop that failed in
