@@ -98,8 +98,8 @@ static struct {
 	uintptr_t sp, tp;                 /* where the caller waits: mg_world_park */
 	uintptr_t floor;
 	int cpu;                          /* the caller's CPU, or -1 */
-	cpu_set_t mask;                   /* the caller's affinity */
 } aside;
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t aside_done;
 
 /* ---- growable lists in memgc's own memory ---- */
@@ -596,14 +596,16 @@ static void start_threads(bool any);
  * until it is done): what the caller just wrote, a young collection's new
  * objects and their logs, is in that CPU's caches.  On the other CPU a
  * young collection of 10^5 objects took 1.9-2.0 ms of CPU against 1.8
- * (bench/collect -y 10000).  The caller's affinity after. */
+ * (bench/collect -y 10000).  The collector's own affinity after. */
 static void serve_aside(void)
 {
-	cpu_set_t here;
-	CPU_ZERO(&here);
-	if (aside.cpu >= 0 && aside.cpu < CPU_SETSIZE) {
+	cpu_set_t here, mine;
+	bool moved = false;
+	if (aside.cpu >= 0 && aside.cpu < CPU_SETSIZE &&
+	    sched_getaffinity(0, sizeof mine, &mine) == 0) {
+		CPU_ZERO(&here);
 		CPU_SET(aside.cpu, &here);
-		sched_setaffinity(0, sizeof here, &here);
+		moved = sched_setaffinity(0, sizeof here, &here) == 0;
 	}
 	mg_world_park(aside.tid, aside.sp, aside.tp);
 	mg_roots_requester(aside.floor);
@@ -613,8 +615,8 @@ static void serve_aside(void)
 	errno = e;
 	mg_roots_requester(0);
 	mg_world_park(0, 0, 0);
-	if (aside.cpu >= 0 && aside.cpu < CPU_SETSIZE)
-		sched_setaffinity(0, sizeof aside.mask, &aside.mask);
+	if (moved)
+		sched_setaffinity(0, sizeof mine, &mine);
 	__atomic_fetch_and(&request, ~REQ_ASIDE, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&aside_done, 1, __ATOMIC_RELEASE);
 	syscall(SYS_futex, &aside_done, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
@@ -717,7 +719,7 @@ static __attribute__((noinline)) long run_aside(long (*fn)(void *), void *arg, b
 	volatile char here = 0;
 	aside.sp = aside.floor ? aside.floor : (uintptr_t)&here;
 	aside.tp = (uintptr_t)pthread_self();
-	aside.cpu = sched_getaffinity(0, sizeof aside.mask, &aside.mask) ? -1 : sched_getcpu();
+	aside.cpu = sched_getcpu();
 	__atomic_store_n(&aside_done, 0, __ATOMIC_RELEASE);
 	__atomic_fetch_or(&request, REQ_ASIDE, __ATOMIC_ACQ_REL);
 	syscall(SYS_futex, &request, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
@@ -772,7 +774,6 @@ static bool spawn(pthread_t *th, void *(*main)(void *), size_t stack)
  * memgc_collect() works anyway, on the caller's thread. */
 static void start_threads(bool any)
 {
-	static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 	if ((!any && !__atomic_load_n(&enabled, __ATOMIC_RELAXED)) ||
 	    __atomic_load_n(&thread_state, __ATOMIC_ACQUIRE))
 		return;
@@ -972,6 +973,7 @@ void mg_collect_fork_child(void)
 	pthread_mutex_init(&collect_lock, NULL);
 	pthread_mutex_init(&cb_lock, NULL);
 	pthread_mutex_init(&aside_lock, NULL);
+	pthread_mutex_init(&start_lock, NULL);
 	thread_state = 0;
 	request = 0;
 	aside_done = 0;
