@@ -15,8 +15,8 @@
  * Descriptors: memgc makes none in the program's table while the program
  * runs (design.md, "Descriptors").  Its threads give themselves a table of
  * their own (mg_os_own_table); code that may run on a program thread and
- * needs a descriptor runs through mg_os_aside, which hands it to the
- * collector thread.
+ * needs a descriptor runs through mg_os_aside (on any of memgc's threads),
+ * or mg_os_collector (on the collector thread itself: collections, purges).
  */
 #include "config.h"
 #include <errno.h>
@@ -29,7 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <sched.h>
-#include <signal.h>
 
 #include "internal.h"
 
