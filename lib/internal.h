@@ -467,11 +467,14 @@ void mg_roots_fork_child(void);
 
 /* ---- young.c: a young collection's reading of the heap, through the watch ---- */
 /* With the watch lock held and the world stopped, at every collection:
- * registers the heap's growth, reads the written pages into the records;
- * true when a collection of gen (0 or 1) can read the older memory through
- * record gen, false for a full read (always for gen 2). */
+ * registers the heap's growth, reads the written pages into the records
+ * (the heap's left unarmed until the end); true when a collection of gen
+ * (0 or 1) can read the older memory through record gen, false for a full
+ * read (always for gen 2). */
 bool mg_young_begin_locked(int gen);
-void mg_young_end_locked(int gen);     /* records 0..gen emptied */
+/* Records 0..gen emptied; the heap's pages the begin read, and those
+ * written since by the sweep, re-armed unrecorded. */
+void mg_young_end_locked(int gen);
 /* Scans the older objects' words on the heap's pages of record gen, and
  * lists the objects condemned (for mg_young_foreach_condemned). */
 void mg_young_mark_older(int gen);
@@ -480,7 +483,8 @@ void mg_young_mark_older(int gen);
 void mg_young_foreach_condemned(int gen, void (*fn)(void *user, void *arg), void *arg);
 /* The sweep rewrote user's header (its generation), the world stopped:
  * mg_young_end_locked re-arms the page, so that the next collection does
- * not read it as written.  In address order. */
+ * not read it as written (where the begin had read it, it was not armed
+ * yet: no write fault).  In address order. */
 void mg_young_rewrote(const void *user);
 /* Before a sweep that rewrites most survivors' headers (a full one): lifts
  * the protection of the whole watched heap in one call, and
@@ -593,14 +597,14 @@ typedef int (*mg_watch_fn)(uintptr_t start, uintptr_t end, void *arg);
 struct mg_watch_stats {
 	uint64_t ranges, bytes;      /* watched now */
 	uint64_t updates;            /* mg_watch_scan_locked calls */
-	uint64_t scans;              /* PAGEMAP_SCAN calls that re-arm */
+	uint64_t scans;              /* PAGEMAP_SCAN calls that read written pages */
 	uint64_t scan_ns;            /* time in mg_watch_scan_locked */
 	uint64_t reported;           /* pages the kernel reported written */
 	uint64_t noted;              /* pages counted written by add, move, note_written */
 	uint64_t late;               /* mappings found unregistered in a range, registered */
 	uint64_t unwatched;          /* pages counted written as they could not be armed */
 	uint64_t lost;               /* pages no record could take (no memory) */
-	uint64_t rearmed;            /* pages memgc's header rewrites wrote, re-armed unrecorded */
+	uint64_t rearmed;            /* pages re-armed unrecorded (mg_watch_rearm_locked) */
 	uint64_t record_pages[MG_WATCH_GENS];   /* pages in each record now */
 };
 /* Opens the watch unless watch=off: 0 when on; -1 when off, and
@@ -626,6 +630,10 @@ int mg_watch_add_locked(const void *addr, size_t len);
 /* [addr, addr + len) is dense (the heap): its scans arm holes too, on the
  * kernel's fast path; elsewhere arming passes over holes (watch.c). */
 void mg_watch_dense_locked(const void *addr, size_t len);
+/* While on, the scans read the dense range's written pages (recorded as
+ * ever) without re-arming them: the caller re-arms them later with
+ * mg_watch_rearm_locked (young.c: after the sweep's header writes). */
+void mg_watch_defer_dense_locked(bool on);
 int mg_watch_remove_locked(const void *addr, size_t len);
 /* [addr, addr + len) (rounded out to pages) lies inside one watched range;
  * _meets: some of it is watched.  False when the watch is off. */

@@ -45,8 +45,12 @@
  * pointer is stored by either, so mg_watch_rearm_locked() re-arms those
  * pages without recording them: otherwise every survivor's page would be
  * read again by the next young collection, and every page after a purge.
- * A writer the stop does not stop (an io_uring worker, DMA) is not seen
- * during a stop in any case.
+ * A collection reads the heap's written pages without re-arming them
+ * (mg_watch_defer_dense_locked) and re-arms them after its sweep, so that
+ * its header writes there take no write fault (young.c).  A writer the
+ * stop does not stop (an io_uring worker, DMA) is not seen during a stop
+ * in any case, and what it writes during one to a page re-armed at the
+ * end is not seen after either.
  *
  * Ranges registered behind our back.  A mapping created inside a watched
  * range after it was added (mmap over a hole, an mremap destination, every
@@ -185,6 +189,7 @@ static struct {
 	pid_t pid;                        /* whose descriptors these are */
 	pid_t fd_tid;                     /* the thread whose own table holds them; 0: the program's */
 	uintptr_t dense_lo, dense_hi;     /* mg_watch_dense_locked */
+	bool defer_dense;                 /* mg_watch_defer_dense_locked */
 	dev_t dev[2];                     /* the descriptors' files, to see them closed */
 	ino_t ino[2];
 	uint64_t features;
@@ -689,11 +694,13 @@ static void emit(struct emit *x, uintptr_t s, uintptr_t e)
  * PAGEMAP_SCAN will not arm) makes the rest of the range count as written. */
 static void armed_scan(uintptr_t s, uintptr_t e, struct emit *x)
 {
+	uint64_t flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
+	if (w.defer_dense && s >= w.dense_lo && e <= w.dense_hi)
+		flags = PM_SCAN_CHECK_WPASYNC;          /* read, not re-armed */
 	while (s < e) {
 		uintptr_t end;
 		w.st.scans++;
-		long r = pagemap_scan(s, e, PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, 0,
-				      PAGE_IS_WRITTEN, w.vec, VEC_LEN, &end);
+		long r = pagemap_scan(s, e, flags, 0, PAGE_IS_WRITTEN, w.vec, VEC_LEN, &end);
 		if (r < 0) {
 			w.st.unwatched += (e - s) >> PAGE_SHIFT;
 			emit(x, s, e);
@@ -1042,6 +1049,12 @@ void mg_watch_dense_locked(const void *addr, size_t len)
 		return;
 	w.dense_lo = (uintptr_t)addr;
 	w.dense_hi = (uintptr_t)addr + len;
+}
+
+void mg_watch_defer_dense_locked(bool on)
+{
+	if (held(__func__))
+		w.defer_dense = on;
 }
 
 /* arg: an int set to -1 where the kernel refuses a part. */

@@ -43,6 +43,9 @@
 #include "internal.h"
 
 static uintptr_t heap_watched;          /* [mg_heap_base, heap_watched) registered */
+/* The heap's written pages were read without being re-armed, since the
+ * last mg_young_end_locked (which arms them). */
+static bool deferred;
 static char heap_why[96];               /* why the heap is not watched, "" */
 static char why[240];                  /* "" before the first collection */
 static uint64_t watched[2], full[2];    /* young collections of each kind */
@@ -78,10 +81,15 @@ static const char *refused(int gen)
 {
 	if (!mg_watch_on())
 		return mg_watch_why();
-	register_heap();
 	/* Every watched page written since the last scan into the records,
-	 * and armed again: what is written from now on is for the next. */
-	if (mg_watch_update_locked() < 0)
+	 * and armed again: what is written from now on is for the next.  The
+	 * heap's are armed at the end instead (deferred, below). */
+	mg_watch_defer_dense_locked(true);
+	deferred = true;
+	register_heap();
+	long r = mg_watch_update_locked();
+	mg_watch_defer_dense_locked(false);
+	if (r < 0)
 		return mg_watch_why();
 	if (heap_why[0])
 		return heap_why;
@@ -295,22 +303,36 @@ void mg_young_foreach_condemned(int gen, void (*fn)(void *user, void *arg), void
 	mg_watch_foreach_locked(gen, heap_run, &k);
 }
 
-/* ---- the headers the sweep rewrote ----
- * A full collection's sweep promotes nearly every survivor: it lifts the
- * heap's protection in one call first (mg_young_open_heap_locked), as one
- * write fault a page costs about 2 us against some 2.4 ns a page for the
- * walk, and the end re-arms the heap whole.  A young collection's few
- * rewritten pages are kept as runs, so its cost stays with what it read.
+/* ---- re-arming the heap ----
+ * A young collection's sweep promotes its survivors: it writes their
+ * headers' generation, with the world stopped.  Those writes store no
+ * pointer, and must not be recorded, or every survivor's page would be
+ * read again by the next young collection.  So the heap's written pages
+ * are read at the begin without being re-armed (mg_watch_defer_dense_locked)
+ * and re-armed here at the end, after the sweep: a header write on a page
+ * of this collection's record costs no write fault (about 1.2 us a page,
+ * one for every page of survivors: bench/alloc at threshold0=700 took
+ * 105k of its 310k faults in the sweep).  Only the survivors that lie on
+ * pages outside record 0 (a generation-1 collection's older record) still
+ * fault; their pages are re-armed too (mg_young_rewrote).  A full
+ * collection's sweep promotes nearly every survivor: it lifts the heap's
+ * protection in one call first (mg_young_open_heap_locked) and the end
+ * re-arms the heap whole.
+ * The price: a page that a writer the stop does not stop (an io_uring
+ * worker, DMA) writes during the pause is re-armed unrecorded, where it
+ * used to fault and be reported by the next scan (watch.c, memgc's own
+ * writes).
  * Runs of pages, nearby ones merged: a PAGEMAP_SCAN walks about a page a
  * nanosecond and costs a system call, so a gap of up to REARM_GAP pages
- * is cheaper walked than split.  Where the list is full, the last run
- * grows to cover what follows. */
+ * is cheaper walked than split.  Where the list is full, the whole heap
+ * is re-armed, one walk. */
 
 #define REARM_GAP 512u                  /* pages */
 #define REARM_RUNS 1024u
 
 static struct mg_range rearm[REARM_RUNS];
 static size_t nrearm;
+static bool rearm_all;
 /* The heap's protection lifted for a sweep that rewrites many headers
  * (mg_young_open_heap_locked): re-armed whole at the end. */
 static bool heap_open;
@@ -322,24 +344,47 @@ void mg_young_open_heap_locked(void)
 		heap_open = true;
 }
 
+/* [lo, hi), page-aligned, to re-arm at the end: merged into the last run
+ * when it starts within REARM_GAP pages of it (runs come in address order
+ * from each source; a run out of order only merges less). */
+static void rearm_add(uintptr_t lo, uintptr_t hi)
+{
+	if (nrearm && lo >= rearm[nrearm - 1].lo &&
+	    lo <= rearm[nrearm - 1].hi + (uintptr_t)REARM_GAP * 4096) {
+		if (hi > rearm[nrearm - 1].hi)
+			rearm[nrearm - 1].hi = hi;
+		return;
+	}
+	if (nrearm == REARM_RUNS) {
+		rearm_all = true;
+		return;
+	}
+	rearm[nrearm++] = (struct mg_range){ lo, hi };
+}
+
 void mg_young_rewrote(const void *user)
 {
 	if (heap_open)
 		return;
 	uintptr_t p = ((uintptr_t)user - MG_HDR) & ~(uintptr_t)4095;
-	if (nrearm && p <= rearm[nrearm - 1].hi + (uintptr_t)REARM_GAP * 4096) {
-		if (p + 4096 > rearm[nrearm - 1].hi)
-			rearm[nrearm - 1].hi = p + 4096;
-		return;
-	}
-	if (nrearm == REARM_RUNS) {
-		rearm[nrearm - 1].hi = p + 4096;
-		return;
-	}
-	rearm[nrearm++] = (struct mg_range){ p, p + 4096 };
+	rearm_add(p, p + 4096);
 }
 
-/* Records 0..gen emptied; the pages the sweep rewrote re-armed. */
+/* A run of record 0, the pages the begin read: its heap part re-armed. */
+static int rearm_run(uintptr_t s, uintptr_t e, void *arg)
+{
+	(void)arg;
+	if (s < mg_heap_base)
+		s = mg_heap_base;
+	if (e > heap_watched)
+		e = heap_watched;
+	if (s < e)
+		rearm_add(s, e);
+	return 0;
+}
+
+/* Records 0..gen emptied; the heap's pages the begin read and those the
+ * sweep rewrote re-armed. */
 void mg_young_end_locked(int gen)
 {
 	list_gen = -1;
@@ -348,13 +393,17 @@ void mg_young_end_locked(int gen)
 		mg_os_purge(list, list_cap * sizeof *list);
 	if (olds_cap > KEEP_ENTRIES)
 		mg_os_purge(olds, olds_cap * sizeof *olds);
+	if (deferred && !heap_open && mg_watch_foreach_locked(0, rearm_run, NULL) < 0)
+		rearm_all = true;       /* record 0 is not whole: the whole heap */
+	deferred = false;
 	mg_watch_consume_locked(gen);
-	if (heap_open)
+	if (heap_open || rearm_all)
 		mg_watch_rearm_locked((void *)mg_heap_base, heap_watched - mg_heap_base);
-	for (size_t i = 0; i < nrearm; i++)
-		mg_watch_rearm_locked((void *)rearm[i].lo, rearm[i].hi - rearm[i].lo);
+	else
+		for (size_t i = 0; i < nrearm; i++)
+			mg_watch_rearm_locked((void *)rearm[i].lo, rearm[i].hi - rearm[i].lo);
 	nrearm = 0;
-	heap_open = false;
+	heap_open = rearm_all = false;
 }
 
 /* ---- what it says ---- */

@@ -4,13 +4,14 @@
 ## reach it through weak symbols.
 MG_COLLECT_TESTS = tests/collect/roots.sh tests/collect/leaks.sh tests/collect/stress.sh \
 	tests/collect/programs.sh tests/collect/exec.sh tests/collect/vfork.sh \
-	tests/collect/churn.sh tests/collect/young.sh tests/collect/forkmask.sh tests/collect/fdholes.sh
+	tests/collect/churn.sh tests/collect/young.sh tests/collect/forkmask.sh tests/collect/fdholes.sh \
+	tests/collect/promote.sh
 TESTS += $(MG_COLLECT_TESTS)
 EXTRA_DIST += $(MG_COLLECT_TESTS) tests/collect/lastthread.py tests/collect/churn.py
 
 check_PROGRAMS += tests/collect/roots tests/collect/leaks tests/collect/shared_cycle \
 	tests/collect/gcstress tests/collect/execchain tests/collect/vforkexec \
-	tests/collect/young tests/collect/forkmask tests/collect/fdholes
+	tests/collect/young tests/collect/forkmask tests/collect/fdholes tests/collect/promote
 check_LTLIBRARIES += tests/collect/rootlib.la
 tests_collect_rootlib_la_SOURCES = tests/collect/rootlib.c
 tests_collect_rootlib_la_LDFLAGS = -module -avoid-version -rpath /nowhere
@@ -47,3 +48,6 @@ tests_collect_forkmask_LDADD = $(MG_INTEG_LIBS)
 tests_collect_fdholes_SOURCES = tests/collect/fdholes.c
 tests_collect_fdholes_CFLAGS = $(MG_INTEG_C_FLAGS)
 tests_collect_fdholes_LDADD = $(MG_INTEG_LIBS)
+tests_collect_promote_SOURCES = tests/collect/promote.c
+tests_collect_promote_CFLAGS = $(MG_INTEG_C_FLAGS)
+tests_collect_promote_LDADD = $(MG_INTEG_LIBS)

@@ -325,6 +325,52 @@ static long minor_faults(void)
 	return ru.ru_minflt;
 }
 
+/* A young collection's scan of the heap (mg_watch_defer_dense_locked):
+ * the written pages are reported and recorded as ever but stay unarmed,
+ * so that memgc's writes there after the scan take no fault; the re-arm
+ * at the end leaves no trace of them.  Outside the dense range, and once
+ * deferral is off, a scan re-arms as before. */
+Test(watch, deferred_scan_leaves_written_pages_unarmed)
+{
+	start();
+	char *m = watched(200);
+	for (int i = 0; i < 200; i++)
+		m[i * P] = 1;                /* populated */
+	struct pages p;
+	scan(&p, m, 200);
+	consume(2);
+	m[5 * P] = 2;                    /* the program's writes */
+	m[150 * P] = 2;
+	mg_watch_lock();
+	mg_watch_dense_locked(m, 100 * P);
+	mg_watch_defer_dense_locked(true);
+	mg_watch_unlock();
+	cr_assert_eq(scan(&p, m, 100), 1);
+	expect(&p, (int[]){ 5 }, 1, "the dense range's written page");
+	cr_assert_eq(scan(&p, m + 100 * P, 100), 1, "outside the dense range: re-armed");
+	mg_watch_lock();
+	mg_watch_defer_dense_locked(false);
+	mg_watch_unlock();
+	long f0 = minor_faults();
+	m[5 * P] = 3;                    /* memgc's header write: not armed */
+	cr_assert_eq(minor_faults() - f0, 0, "no write fault on a page read unarmed");
+	m[150 * P] = 3;                  /* re-armed by its scan: a fault */
+	cr_assert_eq(minor_faults() - f0, 1);
+	for (int g = 0; g < 3; g++) {
+		record(&p, g, m, 200);
+		expect(&p, (int[]){ 5, 150 }, 2, "both recorded");
+	}
+	mg_watch_lock();
+	mg_watch_rearm_locked(m, 100 * P);
+	mg_watch_unlock();
+	cr_assert_eq(scan(&p, m, 100), 0, "re-armed: the write after the scan left no trace");
+	cr_assert_eq(scan(&p, m + 100 * P, 100), 1, "the page outside, written after its re-arm");
+	m[5 * P] = 4;                    /* the program's again: reported */
+	cr_assert_eq(scan(&p, m, 100), 1);
+	expect(&p, (int[]){ 5 }, 1, "written after the re-arm");
+	cr_assert_eq(mg_watch_check(), 0);
+}
+
 /* A full collection's sweep (memgc writing most pages with the world
  * stopped): the protection lifted in one call, the writes take no fault,
  * and the re-arm leaves no trace, while the program's writes before and
