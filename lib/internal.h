@@ -420,6 +420,10 @@ void mg_mark_limit(uintptr_t lo, uintptr_t hi);
  * pointing elsewhere is passed over without a lookup; NULL for none.  The
  * caller keeps pages unchanged until the marking ends. */
 void mg_mark_limit_pages(const uint64_t *pages);
+/* After mg_mark_begin, in a young collection that reads through the watch
+ * with record gen whole (the watch lock held): a large condemned object is
+ * scanned only on the pages of record gen (mark.c says why). */
+void mg_mark_record(int gen);
 bool mg_mark_condemned(const void *user);   /* live object a collection may find unreachable */
 bool mg_mark_test(const void *user);
 void mg_mark_clear(const void *user);
@@ -627,6 +631,11 @@ int mg_watch_remove(const void *addr, size_t len);
 int mg_watch_move(const void *old, size_t old_len, const void *new, size_t new_len);
 /* mg_watch_add and mg_watch_remove for a caller that holds the lock. */
 int mg_watch_add_locked(const void *addr, size_t len);
+/* mg_watch_add_locked for private anonymous memory (the heap's growth):
+ * only its pages that hold data are counted written (recorded, left
+ * unarmed, as by a deferred scan), its holes armed; a hole holds zeros,
+ * and a write there later is reported as any. */
+int mg_watch_add_fresh_locked(const void *addr, size_t len);
 /* [addr, addr + len) is dense (the heap): its scans arm holes too, on the
  * kernel's fast path; elsewhere arming passes over holes (watch.c). */
 void mg_watch_dense_locked(const void *addr, size_t len);
@@ -653,6 +662,9 @@ long mg_watch_update_locked(void);     /* mg_watch_scan_locked of every range */
  * non-zero value (keep it positive), or 0; -1 when the watch is off or the
  * record is incomplete (then scan everything older). */
 int mg_watch_foreach_locked(int gen, mg_watch_fn fn, void *arg);
+/* The page of addr is in record gen; true also where the record cannot
+ * say (the watch off, the record incomplete), false where it is not. */
+bool mg_watch_recorded_locked(int gen, const void *addr);
 /* After a collection of generation gen: records 0..gen emptied. */
 void mg_watch_consume_locked(int gen);
 /* Re-arms the watched pages of [addr, addr + len) that were written since

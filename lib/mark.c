@@ -89,6 +89,7 @@ static uintptr_t hbase, lo_cand, span;
 /* NULL, or one bit per page of the region: 0 where no condemned object
  * lies (mg_mark_limit_pages). */
 static const uint64_t *page_ok;
+static int record_gen;          /* mg_mark_record's, or -1 */
 static uint64_t scanned, overflows;
 
 static inline size_t granule(const void *p)
@@ -140,6 +141,7 @@ int mg_mark_begin(int gen, bool interior_pointers)
 	lo_cand = mg_heap_base + MG_HDR;
 	span = __atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE) - lo_cand;
 	page_ok = NULL;
+	record_gen = -1;
 	return 0;
 }
 
@@ -424,11 +426,46 @@ void mg_mark_object(const void *user)
 	mg_mark_range((uintptr_t)user, (uintptr_t)user + size);
 }
 
+void mg_mark_record(int gen)
+{
+	record_gen = gen;
+}
+
+/* The words of a condemned object that is marked.  In a young collection
+ * through the watch (mg_mark_record), every word the program stored in it
+ * lies on a page of the record: it was born after the record began
+ * (young.c), and a store, the kernel's read(2) and realloc's copy all
+ * count.  So an object of RECORD_MIN bytes or more is read on those pages
+ * only: the others hold zeros, which a read would fault in (a large
+ * buffer filled in part), or a dead object's bytes. */
+#define RECORD_MIN (2 * 4096)
+static void mark_condemned_object(const void *user)
+{
+	uint64_t size = mg_hdr_size(mg_hdr_of(user));
+	uintptr_t s = (uintptr_t)user, e = s + size;
+	if (record_gen < 0 || size < RECORD_MIN) {
+		mg_mark_range(s, e);
+		return;
+	}
+	uintptr_t run = 0;          /* start of the recorded run, or 0 */
+	for (uintptr_t p = s & ~(uintptr_t)4095; p < e; p += 4096) {
+		if (mg_watch_recorded_locked(record_gen, (const void *)p)) {
+			if (!run)
+				run = p > s ? p : s;
+		} else if (run) {
+			mg_mark_range(run, p);
+			run = 0;
+		}
+	}
+	if (run)
+		mg_mark_range(run, e);
+}
+
 static int rescan_one(void *user, void *arg)
 {
 	(void)arg;
 	if (mg_mark_condemned(user) && mg_mark_test(user))
-		mg_mark_object(user);
+		mark_condemned_object(user);
 	return 0;
 }
 
@@ -452,7 +489,7 @@ static void scan_stack(void)
 			void *old = ring[i];
 			ring[i] = o;
 			if (old)
-				mg_mark_object(old);
+				mark_condemned_object(old);
 			else
 				held++;
 			continue;
@@ -467,7 +504,7 @@ static void scan_stack(void)
 				void *o = ring[i];
 				ring[i] = NULL;
 				held--;
-				mg_mark_object(o);
+				mark_condemned_object(o);
 				break;
 			}
 		}

@@ -291,25 +291,12 @@ static void unreg(uintptr_t s, uintptr_t e)
 	ioctl(w.uffd, UFFDIO_UNREGISTER, &r);   /* fails where nothing is mapped: fine */
 }
 
-/* One PAGEMAP_SCAN of [s, e) into vec[0..n); regions or -1 (errno). */
-static long pagemap_scan(uintptr_t s, uintptr_t e, uint64_t flags, uint64_t inverted,
-			 uint64_t mask, struct page_region *vec, size_t n, uintptr_t *walk_end)
+/* One PAGEMAP_SCAN of [s, e) into vec[0..n), with the categories as given;
+ * regions or -1 (errno). */
+static long pagemap_scan_raw(uintptr_t s, uintptr_t e, uint64_t flags, uint64_t inverted,
+			     uint64_t mask, uint64_t anyof, uint64_t rmask,
+			     struct page_region *vec, size_t n, uintptr_t *walk_end)
 {
-	/* Arming matches only pages that hold data: present or swapped out,
-	 * and not the zero page; but in the dense range (the heap), where
-	 * the kernel's fast path for a plain PAGE_IS_WRITTEN scan pays (a
-	 * young collection at 10^7 objects: 2.8 ms, 3.3 with the filter).  A hole (never touched, or dropped) and the
-	 * zero page hold zeros, and a write there populates a page unarmed,
-	 * so reported.  Arming a hole would leave a userfaultfd marker in its
-	 * page table entry (async mode implies WP_UNPOPULATED), which pagemap
-	 * calls swapped: every full read then faulted it in (design.md, the
-	 * hazard under "Generations"). */
-	uint64_t anyof = 0, rmask = mask;
-	if ((flags & PM_SCAN_WP_MATCHING) && !(s >= w.dense_lo && e <= w.dense_hi)) {
-		anyof = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
-		inverted |= PAGE_IS_PFNZERO;
-		mask |= PAGE_IS_PFNZERO;
-	}
 	struct pm_scan_arg a = {
 		.size = sizeof a, .flags = flags, .start = s, .end = e,
 		.vec = (uintptr_t)vec, .vec_len = n,
@@ -320,6 +307,35 @@ static long pagemap_scan(uintptr_t s, uintptr_t e, uint64_t flags, uint64_t inve
 	if (walk_end)
 		*walk_end = (uintptr_t)a.walk_end;
 	return r;
+}
+
+/* A PAGEMAP_SCAN that matches only the pages that hold data: present or
+ * swapped out, and not the zero page. */
+#define DATA_ANYOF (PAGE_IS_PRESENT | PAGE_IS_SWAPPED)
+
+/* One PAGEMAP_SCAN of [s, e) into vec[0..n); regions or -1 (errno). */
+static long pagemap_scan(uintptr_t s, uintptr_t e, uint64_t flags, uint64_t inverted,
+			 uint64_t mask, struct page_region *vec, size_t n, uintptr_t *walk_end)
+{
+	/* Arming matches only pages that hold data: present or swapped out,
+	 * and not the zero page; but in the dense range (the heap), where
+	 * the kernel's fast path for a plain PAGE_IS_WRITTEN scan pays (a
+	 * young collection at 10^7 objects: 2.8 ms, 3.3 with the filter).  A
+	 * hole (never touched, or dropped) and the zero page hold zeros, and a
+	 * write there populates a page unarmed, so reported.  Arming a hole
+	 * would leave a userfaultfd marker in its page table entry (async mode
+	 * implies WP_UNPOPULATED), which pagemap calls swapped: every full
+	 * read then faulted it in (design.md, the hazard under "Generations").
+	 * A plain scan reports a hole never armed as written, wherever it is:
+	 * the heap's new pages are read with the filter once and their holes
+	 * armed (mg_watch_add_fresh_locked). */
+	uint64_t anyof = 0, rmask = mask;
+	if ((flags & PM_SCAN_WP_MATCHING) && !(s >= w.dense_lo && e <= w.dense_hi)) {
+		anyof = DATA_ANYOF;
+		inverted |= PAGE_IS_PFNZERO;
+		mask |= PAGE_IS_PFNZERO;
+	}
+	return pagemap_scan_raw(s, e, flags, inverted, mask, anyof, rmask, vec, n, walk_end);
 }
 
 /* Can this thread use the descriptors?  They are in the table of the
@@ -812,9 +828,10 @@ const char *mg_watch_why(void)
 	return w.state == UNINIT ? "off: not started" : w.why;
 }
 
-/* Registers [s, e), puts it in the table and counts it written (what it
- * held before is unknown); 0 or an errno value.  The caller holds the lock. */
-static int watch(uintptr_t s, uintptr_t e)
+/* Registers [s, e), puts it in the table and, when noted, counts it
+ * written (what it held before is unknown); 0 or an errno value.  The
+ * caller holds the lock. */
+static int watch(uintptr_t s, uintptr_t e, bool noted)
 {
 	bool k = here();
 	if (k && reg(s, e))
@@ -824,8 +841,10 @@ static int watch(uintptr_t s, uintptr_t e)
 			unreg(s, e);
 		return ENOMEM;
 	}
-	rec_mark(s, e);
-	w.st.noted += (e - s) >> PAGE_SHIFT;
+	if (noted) {
+		rec_mark(s, e);
+		w.st.noted += (e - s) >> PAGE_SHIFT;
+	}
 	return 0;
 }
 
@@ -838,7 +857,7 @@ int mg_watch_add(const void *addr, size_t len)
 		return -1;
 	}
 	mg_watch_lock();
-	r = w.state == ON ? watch(s, z) : EOPNOTSUPP;
+	r = w.state == ON ? watch(s, z, true) : EOPNOTSUPP;
 	mg_watch_unlock();
 	errno = r ? r : e;
 	return r ? -1 : 0;
@@ -881,7 +900,7 @@ int mg_watch_move(const void *old, size_t old_len, const void *new, size_t new_l
 	/* The moved pages' writes were recorded at the old address (or not yet
 	 * scanned there): watch() counts all of them written. */
 	mg_watch_lock();
-	r = w.state != ON ? EOPNOTSUPP : forget(os, oz) ? ENOMEM : watch(ns, nz);
+	r = w.state != ON ? EOPNOTSUPP : forget(os, oz) ? ENOMEM : watch(ns, nz, true);
 	mg_watch_unlock();
 	errno = r ? r : e;
 	return r ? -1 : 0;
@@ -898,7 +917,62 @@ int mg_watch_add_locked(const void *addr, size_t len)
 		errno = EINVAL;
 		return -1;
 	}
-	r = ready() ? watch(s, z) : EOPNOTSUPP;
+	r = ready() ? watch(s, z, true) : EOPNOTSUPP;
+	errno = r ? r : e;
+	return r ? -1 : 0;
+}
+
+/* Calls each(region, arg) for the regions of [s, e) a raw scan matches,
+ * walking on while the vector fills; false when the kernel refused. */
+static bool raw_walk(uintptr_t s, uintptr_t e, uint64_t flags, uint64_t inverted, uint64_t mask,
+		     uint64_t anyof, uint64_t rmask, struct emit *x)
+{
+	while (s < e) {
+		uintptr_t end;
+		long r = pagemap_scan_raw(s, e, flags, inverted, mask, anyof, rmask, w.vec, VEC_LEN,
+					  &end);
+		if (r < 0)
+			return false;
+		for (long i = 0; x && i < r; i++) {
+			w.st.reported += (w.vec[i].end - w.vec[i].start) >> PAGE_SHIFT;
+			emit(x, (uintptr_t)w.vec[i].start, (uintptr_t)w.vec[i].end);
+		}
+		if (end <= s || (size_t)r < VEC_LEN)
+			return true;
+		s = end;
+	}
+	return true;
+}
+
+int mg_watch_add_fresh_locked(const void *addr, size_t len)
+{
+	int e = errno, r;
+	uintptr_t s, z;
+	if (!held(__func__) || !span(addr, len, &s, &z) || s == z) {
+		errno = EINVAL;
+		return -1;
+	}
+	r = ready() ? watch(s, z, false) : EOPNOTSUPP;
+	if (!r && here()) {
+		/* Its pages that hold data into the records, left unarmed like
+		 * the rest of a deferred read; its holes and zero pages armed,
+		 * so that the plain scans after do not report them (a hole
+		 * never armed reads as written).  Refused: all of it counted
+		 * written. */
+		struct emit x = { 0 };
+		if (!raw_walk(s, z, PM_SCAN_CHECK_WPASYNC, PAGE_IS_PFNZERO,
+			      PAGE_IS_WRITTEN | PAGE_IS_PFNZERO, DATA_ANYOF, PAGE_IS_WRITTEN, &x) ||
+		    /* not swapped, and not present or the zero page */
+		    !raw_walk(s, z, PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+			      PAGE_IS_PRESENT | PAGE_IS_SWAPPED, PAGE_IS_SWAPPED,
+			      PAGE_IS_PRESENT | PAGE_IS_PFNZERO, PAGE_IS_PRESENT, NULL)) {
+			rec_mark(s, z);
+			w.st.noted += (z - s) >> PAGE_SHIFT;
+		}
+	} else if (!r) {
+		rec_mark(s, z);          /* registered by the next scan: all of it */
+		w.st.noted += (z - s) >> PAGE_SHIFT;
+	}
 	errno = r ? r : e;
 	return r ? -1 : 0;
 }
@@ -997,6 +1071,17 @@ int mg_watch_foreach_locked(int gen, mg_watch_fn fn, void *arg)
 	if (gen < 0 || gen >= GENS || !held(__func__) || w.state != ON || w.lost[gen])
 		return -1;
 	return rec_foreach(gen, fn, arg);
+}
+
+bool mg_watch_recorded_locked(int gen, const void *addr)
+{
+	if (gen < 0 || gen >= GENS || w.state != ON || w.lost[gen])
+		return true;
+	struct leaf *l = leaf_of((uintptr_t)addr, false);
+	if (!l)
+		return false;
+	uint32_t p = (uint32_t)(((uintptr_t)addr - l->base) >> PAGE_SHIFT);
+	return (l->bits[gen][p / 64] >> (p % 64)) & 1;
 }
 
 void mg_watch_consume_locked(int gen)

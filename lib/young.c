@@ -50,8 +50,11 @@ static char heap_why[96];               /* why the heap is not watched, "" */
 static char why[240];                  /* "" before the first collection */
 static uint64_t watched[2], full[2];    /* young collections of each kind */
 
-/* Registers what the heap has grown by since the last collection, and arms
- * it at once (its first scan reports all of it: counted written now). */
+/* Registers what the heap has grown by since the last collection: its pages
+ * that hold data (written since jemalloc took them) are counted written,
+ * not its holes, which hold zeros.  Counting it all written instead made
+ * a young collection read every page of a large new buffer the program
+ * had filled in part (tests/collect/bigyoung.c). */
 static void register_heap(void)
 {
 	uintptr_t bump = __atomic_load_n(&mg_heap_bump, __ATOMIC_ACQUIRE);
@@ -60,13 +63,12 @@ static void register_heap(void)
 	if (heap_why[0] || bump <= heap_watched)
 		return;
 	size_t len = bump - heap_watched;
-	if (mg_watch_add_locked((void *)heap_watched, len)) {
+	if (mg_watch_add_fresh_locked((void *)heap_watched, len)) {
 		snprintf(heap_why, sizeof heap_why, "the heap could not be registered (errno %d)",
 			 errno);
 		return;
 	}
 	mg_watch_dense_locked((void *)mg_heap_base, bump - mg_heap_base);
-	mg_watch_scan_locked((void *)heap_watched, len, NULL, NULL);
 	heap_watched = bump;
 }
 
@@ -276,6 +278,7 @@ void mg_young_mark_older(int gen)
 		b.hi = (end > b.hi ? end : b.hi) + 1;
 	}
 	mg_mark_limit(b.lo, b.hi);
+	mg_mark_record(gen);
 	/* Then on which pages: most words of older memory that point into
 	 * [lo, hi) point at older objects among the condemned ones. */
 	if (!pages && b.hi > b.lo)

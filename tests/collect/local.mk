@@ -11,7 +11,8 @@ EXTRA_DIST += $(MG_COLLECT_TESTS) tests/collect/lastthread.py tests/collect/chur
 
 check_PROGRAMS += tests/collect/roots tests/collect/leaks tests/collect/shared_cycle \
 	tests/collect/gcstress tests/collect/execchain tests/collect/vforkexec \
-	tests/collect/young tests/collect/forkmask tests/collect/fdholes tests/collect/promote
+	tests/collect/young tests/collect/forkmask tests/collect/fdholes tests/collect/promote \
+	tests/collect/bigyoung
 check_LTLIBRARIES += tests/collect/rootlib.la
 tests_collect_rootlib_la_SOURCES = tests/collect/rootlib.c
 tests_collect_rootlib_la_LDFLAGS = -module -avoid-version -rpath /nowhere
@@ -51,3 +52,6 @@ tests_collect_fdholes_LDADD = $(MG_INTEG_LIBS)
 tests_collect_promote_SOURCES = tests/collect/promote.c
 tests_collect_promote_CFLAGS = $(MG_INTEG_C_FLAGS)
 tests_collect_promote_LDADD = $(MG_INTEG_LIBS)
+tests_collect_bigyoung_SOURCES = tests/collect/bigyoung.c
+tests_collect_bigyoung_CFLAGS = $(MG_INTEG_C_FLAGS)
+tests_collect_bigyoung_LDADD = $(MG_INTEG_LIBS)
