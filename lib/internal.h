@@ -446,6 +446,9 @@ int mg_roots_init(void);
  * of them.  Either way the root mappings are registered with the watch
  * when it is on. */
 uint64_t mg_roots_scan(const struct mg_world *w, bool self_root, int gen);
+/* The last mg_roots_scan met an io_uring or AIO ring mapping: the kernel
+ * may write the program's buffers while the world is stopped. */
+bool mg_roots_async_writers(void);
 /* watch=verify's diagnosis: where a root mapping of the last scan holds a
  * word in [lo, hi), or 0.  Slow: reads every root mapping. */
 uintptr_t mg_roots_find(uintptr_t lo, uintptr_t hi);

@@ -94,6 +94,9 @@ static struct piece *pieces;
 static unsigned npieces;
 static int watch_gen;                  /* the record read, -1: read in full */
 static uintptr_t main_lo, main_hi;     /* the [stack] mapping of this scan */
+/* An io_uring or AIO ring was mapped at the last scan: the kernel may write
+ * the program's memory while the world is stopped (mg_roots_async_writers) */
+static bool async_writers;
 
 /* ---- registered ranges ---- */
 
@@ -491,7 +494,14 @@ static int vma(const struct mg_os_vma *v, void *arg)
 		main_lo = v->start;
 		main_hi = v->end;
 	}
+	if (strstr(v->path, "[io_uring]") || strstr(v->path, "[aio]"))
+		async_writers = true;
 	return 0;
+}
+
+bool mg_roots_async_writers(void)
+{
+	return async_writers;
 }
 
 /* Scans the readable parts of [lo, hi) (a registered range may be freed
@@ -665,6 +675,7 @@ uint64_t mg_roots_scan(const struct mg_world *w, bool self_root, int gen)
 	 * the fdinfo buffer live in the rest */
 	nareas = 0;
 	main_lo = main_hi = 0;
+	async_writers = false;
 	mg_os_maps_foreach(scratch, SCRATCH / 4, vma, NULL);
 
 	for (unsigned i = 0; i < w->n; i++)

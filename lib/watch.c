@@ -48,9 +48,10 @@
  * A collection reads the heap's written pages without re-arming them
  * (mg_watch_defer_dense_locked) and re-arms them after its sweep, so that
  * its header writes there take no write fault (young.c).  A writer the
- * stop does not stop (an io_uring worker, DMA) is not seen during a stop
- * in any case, and what it writes during one to a page re-armed at the
- * end is not seen after either.
+ * stop does not stop (an io_uring or AIO worker, DMA) is not seen during a
+ * stop in any case; what it writes during one to a page re-armed at the
+ * end would not be seen after either, so where such a ring is mapped
+ * young.c records what it re-arms.
  *
  * Ranges registered behind our back.  A mapping created inside a watched
  * range after it was added (mmap over a hole, an mremap destination, every

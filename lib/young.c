@@ -321,10 +321,12 @@ void mg_young_foreach_condemned(int gen, void (*fn)(void *user, void *arg), void
  * collection's sweep promotes nearly every survivor: it lifts the heap's
  * protection in one call first (mg_young_open_heap_locked) and the end
  * re-arms the heap whole.
- * The price: a page that a writer the stop does not stop (an io_uring
- * worker, DMA) writes during the pause is re-armed unrecorded, where it
- * used to fault and be reported by the next scan (watch.c, memgc's own
- * writes).
+ * A writer the stop does not stop (an io_uring worker, AIO) could write
+ * such a page during the pause, and the re-arm would hide it: where an
+ * io_uring or AIO ring is mapped (mg_roots_async_writers), the end
+ * records what it re-arms instead, and the next young collection reads
+ * those pages again.  DMA into pinned pages is not seen in any case
+ * (watch.c).
  * Runs of pages, nearby ones merged: a PAGEMAP_SCAN walks about a page a
  * nanosecond and costs a system call, so a gap of up to REARM_GAP pages
  * is cheaper walked than split.  Where the list is full, the whole heap
@@ -373,6 +375,13 @@ void mg_young_rewrote(const void *user)
 	rearm_add(p, p + 4096);
 }
 
+/* mg_watch_rearm_locked's recording twin: [addr, addr + len) scanned,
+ * its written pages re-armed and recorded. */
+static void rescan(const void *addr, size_t len)
+{
+	mg_watch_scan_locked(addr, len, NULL, NULL);
+}
+
 /* A run of record 0, the pages the begin read: its heap part re-armed. */
 static int rearm_run(uintptr_t s, uintptr_t e, void *arg)
 {
@@ -400,11 +409,18 @@ void mg_young_end_locked(int gen)
 		rearm_all = true;       /* record 0 is not whole: the whole heap */
 	deferred = false;
 	mg_watch_consume_locked(gen);
+	/* Where the kernel may have written during the pause (an io_uring
+	 * worker, AIO), what the begin left unarmed is counted written for
+	 * the next collection instead, so that no such write goes unseen (a
+	 * full collection's opened heap is re-armed unrecorded, as before
+	 * the begin deferred anything). */
+	void (*arm)(const void *, size_t) =
+		mg_roots_async_writers() && !heap_open ? rescan : mg_watch_rearm_locked;
 	if (heap_open || rearm_all)
-		mg_watch_rearm_locked((void *)mg_heap_base, heap_watched - mg_heap_base);
+		arm((void *)mg_heap_base, heap_watched - mg_heap_base);
 	else
 		for (size_t i = 0; i < nrearm; i++)
-			mg_watch_rearm_locked((void *)rearm[i].lo, rearm[i].hi - rearm[i].lo);
+			arm((void *)rearm[i].lo, rearm[i].hi - rearm[i].lo);
 	nrearm = 0;
 	heap_open = rearm_all = false;
 }
