@@ -310,8 +310,9 @@ static long pagemap_scan_raw(uintptr_t s, uintptr_t e, uint64_t flags, uint64_t 
 	return r;
 }
 
-/* A PAGEMAP_SCAN that matches only the pages that hold data: present or
- * swapped out, and not the zero page. */
+/* The categories of a page that may hold data, one of which a scan for
+ * data requires (with PAGE_IS_PFNZERO inverted in its mask: not the zero
+ * page). */
 #define DATA_ANYOF (PAGE_IS_PRESENT | PAGE_IS_SWAPPED)
 
 /* One PAGEMAP_SCAN of [s, e) into vec[0..n); regions or -1 (errno). */
@@ -923,8 +924,9 @@ int mg_watch_add_locked(const void *addr, size_t len)
 	return r ? -1 : 0;
 }
 
-/* Calls each(region, arg) for the regions of [s, e) a raw scan matches,
- * walking on while the vector fills; false when the kernel refused. */
+/* The regions of [s, e) a raw scan matches, emitted into x (recorded) when
+ * x is not NULL, walking on while the vector fills; false when the kernel
+ * refused. */
 static bool raw_walk(uintptr_t s, uintptr_t e, uint64_t flags, uint64_t inverted, uint64_t mask,
 		     uint64_t anyof, uint64_t rmask, struct emit *x)
 {
