@@ -830,10 +830,37 @@ const char *mg_watch_why(void)
 	return w.state == UNINIT ? "off: not started" : w.why;
 }
 
-/* Registers [s, e), puts it in the table and, when noted, counts it
- * written (what it held before is unknown); 0 or an errno value.  The
- * caller holds the lock. */
-static int watch(uintptr_t s, uintptr_t e, bool noted)
+/* The regions of [s, e) a raw scan matches, emitted into x (recorded) when
+ * x is not NULL, walking on while the vector fills; false when the kernel
+ * refused. */
+static bool raw_walk(uintptr_t s, uintptr_t e, uint64_t flags, uint64_t inverted, uint64_t mask,
+		     uint64_t anyof, uint64_t rmask, struct emit *x)
+{
+	while (s < e) {
+		uintptr_t end;
+		long r = pagemap_scan_raw(s, e, flags, inverted, mask, anyof, rmask, w.vec, VEC_LEN,
+					  &end);
+		if (r < 0)
+			return false;
+		for (long i = 0; x && i < r; i++) {
+			w.st.reported += (w.vec[i].end - w.vec[i].start) >> PAGE_SHIFT;
+			emit(x, (uintptr_t)w.vec[i].start, (uintptr_t)w.vec[i].end);
+		}
+		if (end <= s || (size_t)r < VEC_LEN)
+			return true;
+		s = end;
+	}
+	return true;
+}
+
+/* Registers [s, e), puts it in the table and counts it written (what it
+ * held before is unknown); 0 or an errno value.  The caller holds the lock.
+ * Fresh (private anonymous memory, the heap's growth): only its pages that
+ * hold data are counted, left unarmed like the rest of a deferred read, and
+ * its holes and zero pages armed, so that the plain scans after do not
+ * report them (a hole never armed reads as written); where that cannot be
+ * done here (another thread's table, a refusal), all of it is counted. */
+static int watch(uintptr_t s, uintptr_t e, bool fresh)
 {
 	bool k = here();
 	if (k && reg(s, e))
@@ -843,10 +870,17 @@ static int watch(uintptr_t s, uintptr_t e, bool noted)
 			unreg(s, e);
 		return ENOMEM;
 	}
-	if (noted) {
-		rec_mark(s, e);
-		w.st.noted += (e - s) >> PAGE_SHIFT;
-	}
+	struct emit x = { 0 };
+	if (fresh && k &&
+	    raw_walk(s, e, PM_SCAN_CHECK_WPASYNC, PAGE_IS_PFNZERO, PAGE_IS_WRITTEN | PAGE_IS_PFNZERO,
+		     DATA_ANYOF, PAGE_IS_WRITTEN, &x) &&
+	    /* not swapped, and not present or the zero page */
+	    raw_walk(s, e, PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+		     PAGE_IS_PRESENT | PAGE_IS_SWAPPED, PAGE_IS_SWAPPED,
+		     PAGE_IS_PRESENT | PAGE_IS_PFNZERO, PAGE_IS_PRESENT, NULL))
+		return 0;
+	rec_mark(s, e);
+	w.st.noted += (e - s) >> PAGE_SHIFT;
 	return 0;
 }
 
@@ -859,7 +893,7 @@ int mg_watch_add(const void *addr, size_t len)
 		return -1;
 	}
 	mg_watch_lock();
-	r = w.state == ON ? watch(s, z, true) : EOPNOTSUPP;
+	r = w.state == ON ? watch(s, z, false) : EOPNOTSUPP;
 	mg_watch_unlock();
 	errno = r ? r : e;
 	return r ? -1 : 0;
@@ -902,7 +936,7 @@ int mg_watch_move(const void *old, size_t old_len, const void *new, size_t new_l
 	/* The moved pages' writes were recorded at the old address (or not yet
 	 * scanned there): watch() counts all of them written. */
 	mg_watch_lock();
-	r = w.state != ON ? EOPNOTSUPP : forget(os, oz) ? ENOMEM : watch(ns, nz, true);
+	r = w.state != ON ? EOPNOTSUPP : forget(os, oz) ? ENOMEM : watch(ns, nz, false);
 	mg_watch_unlock();
 	errno = r ? r : e;
 	return r ? -1 : 0;
@@ -910,8 +944,9 @@ int mg_watch_move(const void *old, size_t old_len, const void *new, size_t new_l
 
 /* The collector's calls, the lock held across a stopped world: roots.c
  * registers the root mappings it meets, and drops the stacks of live
- * threads (written all the time, and read in full anyway). */
-int mg_watch_add_locked(const void *addr, size_t len)
+ * threads (written all the time, and read in full anyway); young.c
+ * registers the heap's growth, fresh. */
+static int add_locked(const void *addr, size_t len, bool fresh)
 {
 	int e = errno, r;
 	uintptr_t s, z;
@@ -919,65 +954,19 @@ int mg_watch_add_locked(const void *addr, size_t len)
 		errno = EINVAL;
 		return -1;
 	}
-	r = ready() ? watch(s, z, true) : EOPNOTSUPP;
+	r = ready() ? watch(s, z, fresh) : EOPNOTSUPP;
 	errno = r ? r : e;
 	return r ? -1 : 0;
 }
 
-/* The regions of [s, e) a raw scan matches, emitted into x (recorded) when
- * x is not NULL, walking on while the vector fills; false when the kernel
- * refused. */
-static bool raw_walk(uintptr_t s, uintptr_t e, uint64_t flags, uint64_t inverted, uint64_t mask,
-		     uint64_t anyof, uint64_t rmask, struct emit *x)
+int mg_watch_add_locked(const void *addr, size_t len)
 {
-	while (s < e) {
-		uintptr_t end;
-		long r = pagemap_scan_raw(s, e, flags, inverted, mask, anyof, rmask, w.vec, VEC_LEN,
-					  &end);
-		if (r < 0)
-			return false;
-		for (long i = 0; x && i < r; i++) {
-			w.st.reported += (w.vec[i].end - w.vec[i].start) >> PAGE_SHIFT;
-			emit(x, (uintptr_t)w.vec[i].start, (uintptr_t)w.vec[i].end);
-		}
-		if (end <= s || (size_t)r < VEC_LEN)
-			return true;
-		s = end;
-	}
-	return true;
+	return add_locked(addr, len, false);
 }
 
 int mg_watch_add_fresh_locked(const void *addr, size_t len)
 {
-	int e = errno, r;
-	uintptr_t s, z;
-	if (!held(__func__) || !span(addr, len, &s, &z) || s == z) {
-		errno = EINVAL;
-		return -1;
-	}
-	r = ready() ? watch(s, z, false) : EOPNOTSUPP;
-	if (!r && here()) {
-		/* Its pages that hold data into the records, left unarmed like
-		 * the rest of a deferred read; its holes and zero pages armed,
-		 * so that the plain scans after do not report them (a hole
-		 * never armed reads as written).  Refused: all of it counted
-		 * written. */
-		struct emit x = { 0 };
-		if (!raw_walk(s, z, PM_SCAN_CHECK_WPASYNC, PAGE_IS_PFNZERO,
-			      PAGE_IS_WRITTEN | PAGE_IS_PFNZERO, DATA_ANYOF, PAGE_IS_WRITTEN, &x) ||
-		    /* not swapped, and not present or the zero page */
-		    !raw_walk(s, z, PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
-			      PAGE_IS_PRESENT | PAGE_IS_SWAPPED, PAGE_IS_SWAPPED,
-			      PAGE_IS_PRESENT | PAGE_IS_PFNZERO, PAGE_IS_PRESENT, NULL)) {
-			rec_mark(s, z);
-			w.st.noted += (z - s) >> PAGE_SHIFT;
-		}
-	} else if (!r) {
-		rec_mark(s, z);          /* registered by the next scan: all of it */
-		w.st.noted += (z - s) >> PAGE_SHIFT;
-	}
-	errno = r ? r : e;
-	return r ? -1 : 0;
+	return add_locked(addr, len, true);
 }
 
 int mg_watch_remove_locked(const void *addr, size_t len)
