@@ -325,6 +325,19 @@ static long minor_faults(void)
 	return ru.ru_minflt;
 }
 
+/* A scan as a young collection reads the heap: deferred, not armed. */
+static long deferred_scan(struct pages *p, char *m, size_t n)
+{
+	mg_watch_lock();
+	mg_watch_defer_dense_locked(true);
+	mg_watch_unlock();
+	long r = scan(p, m, n);
+	mg_watch_lock();
+	mg_watch_defer_dense_locked(false);
+	mg_watch_unlock();
+	return r;
+}
+
 /* A young collection's scan of the heap (mg_watch_defer_dense_locked):
  * the written pages are reported and recorded as ever but stay unarmed,
  * so that memgc's writes there after the scan take no fault; the re-arm
@@ -343,14 +356,10 @@ Test(watch, deferred_scan_leaves_written_pages_unarmed)
 	m[150 * P] = 2;
 	mg_watch_lock();
 	mg_watch_dense_locked(m, 100 * P);
-	mg_watch_defer_dense_locked(true);
 	mg_watch_unlock();
-	cr_assert_eq(scan(&p, m, 100), 1);
+	cr_assert_eq(deferred_scan(&p, m, 100), 1);
 	expect(&p, (int[]){ 5 }, 1, "the dense range's written page");
-	cr_assert_eq(scan(&p, m + 100 * P, 100), 1, "outside the dense range: re-armed");
-	mg_watch_lock();
-	mg_watch_defer_dense_locked(false);
-	mg_watch_unlock();
+	cr_assert_eq(deferred_scan(&p, m + 100 * P, 100), 1, "outside the dense range: re-armed");
 	long f0 = minor_faults();
 	m[5 * P] = 3;                    /* memgc's header write: not armed */
 	cr_assert_eq(minor_faults() - f0, 0, "no write fault on a page read unarmed");
@@ -462,18 +471,6 @@ Test(watch, scan_part)
  * data are counted written, and read as a young collection reads the heap
  * (deferred: not armed), its scans report those, never a hole or the zero
  * page (a plain read reports every hole never armed as written). */
-static long deferred_scan(struct pages *p, char *m, size_t n)
-{
-	mg_watch_lock();
-	mg_watch_defer_dense_locked(true);
-	mg_watch_unlock();
-	long r = scan(p, m, n);
-	mg_watch_lock();
-	mg_watch_defer_dense_locked(false);
-	mg_watch_unlock();
-	return r;
-}
-
 Test(watch, fresh_range_reports_its_data_pages)
 {
 	start();
